@@ -1,0 +1,265 @@
+#include "conf/command_line.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <cxxopts.hpp>
+#include <filesystem>
+#include <limits>
+#include <thread>
+
+namespace ringhttpd {
+namespace {
+
+[[noreturn]] void fail(std::string_view flag, std::string_view message) {
+  throw ConfigError(std::string(flag) + ": " + std::string(message));
+}
+
+uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t min,
+                        uint64_t max) {
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    fail(flag, "'" + std::string(text) + "' is not a whole number");
+  }
+  if (value < min || value > max) {
+    fail(flag, "'" + std::string(text) + "' is out of range (" + std::to_string(min) + "-" +
+                   std::to_string(max) + ")");
+  }
+  return value;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (!item.empty()) {
+      items.emplace_back(item);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+std::string validate_root(const std::string& root) {
+  if (root.empty()) {
+    fail("--root", "missing: name the directory to serve, e.g. --root /srv/origin");
+  }
+  struct stat st {};
+  if (stat(root.c_str(), &st) != 0) {
+    fail("--root", "'" + root + "': " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fail("--root", "'" + root + "' is not a directory");
+  }
+  if (access(root.c_str(), R_OK | X_OK) != 0) {
+    fail("--root", "'" + root + "' is not readable: " + std::strerror(errno));
+  }
+  return std::filesystem::absolute(root).lexically_normal().string();
+}
+
+std::vector<std::string> validate_index_files(std::string_view text) {
+  std::vector<std::string> names = split_list(text);
+  for (const std::string& name : names) {
+    if (name.find('/') != std::string::npos || name == "." || name == ".." ||
+        name.size() > 255) {
+      fail("--index", "'" + name + "' is not a plain file name");
+    }
+  }
+  return names;
+}
+
+// Each worker keeps a few descriptors of its own (ring, listener, pipes,
+// files being served); the rest of RLIMIT_NOFILE is shared by connections.
+uint32_t derive_max_connections(unsigned workers) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  uint64_t budget = limit.rlim_cur == RLIM_INFINITY ? 1'000'000 : limit.rlim_cur;
+  uint64_t reserve = 64 + 16ull * workers;
+  uint64_t per_worker = budget > reserve ? (budget - reserve) / workers : 16;
+  // Each connection may hold a socket and an open file at once.
+  per_worker /= 2;
+  return static_cast<uint32_t>(std::clamp<uint64_t>(per_worker, 16, 1'000'000));
+}
+
+}  // namespace
+
+uint32_t parse_duration_ms(std::string_view flag, std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  std::string_view unit = text.substr(digits);
+  uint64_t scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1000;
+  } else if (unit == "ms") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60'000;
+  } else if (unit == "h") {
+    scale = 3'600'000;
+  } else {
+    fail(flag, "'" + std::string(text) + "' is not a duration (examples: 15, 15s, 500ms, 2m)");
+  }
+  if (digits == 0) {
+    fail(flag, "'" + std::string(text) + "' is not a duration (examples: 15, 15s, 500ms, 2m)");
+  }
+  uint64_t max_ms = 24ull * 3'600'000;
+  uint64_t value = parse_unsigned(flag, text.substr(0, digits), 0, max_ms);
+  if (value * scale > max_ms) {
+    fail(flag, "'" + std::string(text) + "' is longer than 24h");
+  }
+  return static_cast<uint32_t>(value * scale);
+}
+
+ListenAddress parse_listen_address(std::string_view text) {
+  constexpr std::string_view flag = "--listen";
+  ListenAddress result;
+  result.text = std::string(text);
+  std::string host;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      fail(flag, "'" + result.text + "' is not [IPv6]:PORT");
+    }
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      fail(flag, "'" + result.text + "': write IPv6 addresses as [ADDRESS]:PORT");
+    }
+  } else {
+    port_text = text;
+  }
+  uint16_t port = static_cast<uint16_t>(parse_unsigned(flag, port_text, 0, 65535));
+  if (host.empty() || host == "*") {
+    host = "0.0.0.0";
+  } else if (host == "localhost") {
+    host = "127.0.0.1";
+  }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&result.address);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&result.address);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    result.address_len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    result.address_len = sizeof(sockaddr_in6);
+  } else {
+    fail(flag, "'" + host + "' is not a numeric IPv4 or IPv6 address");
+  }
+  return result;
+}
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+  Config defaults;
+  cxxopts::Options options("ringhttpd", "ringhttpd " RINGHTTPD_VERSION
+                                        " - static HTTP/1.1 origin server on io_uring");
+  auto seconds = [](uint32_t ms) { return std::to_string(ms / 1000) + "s"; };
+  std::string default_workers = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  // clang-format off
+  options.add_options()
+    ("r,root", "directory to serve", cxxopts::value<std::string>())
+    ("l,listen", "address to listen on, repeatable: IP:PORT, [IPv6]:PORT or PORT",
+     cxxopts::value<std::vector<std::string>>()->default_value("0.0.0.0:8080"))
+    ("w,workers", "worker threads, one io_uring each",
+     cxxopts::value<std::string>()->default_value(default_workers))
+    ("index", "index files tried for a directory, in order",
+     cxxopts::value<std::string>()->default_value("index.html,index.htm"))
+    ("keepalive-timeout", "close a keep-alive connection idle this long",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.keepalive_timeout_ms)))
+    ("header-timeout", "time allowed to send a whole request header",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.header_timeout_ms)))
+    ("shutdown-timeout", "on SIGTERM, time allowed for in-flight responses",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.shutdown_timeout_ms)))
+    ("max-uri", "longest request line in bytes (414 beyond)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_uri_bytes)))
+    ("max-header", "largest request header block in bytes (431 beyond)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_header_bytes)))
+    ("max-connections", "connections per worker (0: derived from RLIMIT_NOFILE)",
+     cxxopts::value<std::string>()->default_value("0"))
+    ("pipe-size", "bytes per splice pipe (F_SETPIPE_SZ; 4096-1048576)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)))
+    ("mime-types", "mime.types file; built-in table when absent",
+     cxxopts::value<std::string>()->default_value(defaults.mime_types_path))
+    ("h,help", "print this help and exit")
+    ("v,version", "print the version and exit");
+  // clang-format on
+
+  cxxopts::ParseResult parsed;
+  try {
+    parsed = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& error) {
+    throw ConfigError(error.what());
+  }
+  CommandLine result;
+  if (parsed.count("help")) {
+    result.exit_now = true;
+    result.output = options.help();
+    return result;
+  }
+  if (parsed.count("version")) {
+    result.exit_now = true;
+    result.output = "ringhttpd " RINGHTTPD_VERSION "\n";
+    return result;
+  }
+  if (!parsed.unmatched().empty()) {
+    throw ConfigError("unexpected argument '" + parsed.unmatched().front() +
+                      "' (flags start with --; see --help)");
+  }
+
+  Config& config = result.config;
+  config.root = validate_root(parsed.count("root") ? parsed["root"].as<std::string>() : "");
+  for (const std::string& text : parsed["listen"].as<std::vector<std::string>>()) {
+    for (const std::string& item : split_list(text)) {
+      config.listen.push_back(parse_listen_address(item));
+    }
+  }
+  if (config.listen.empty()) {
+    fail("--listen", "needs at least one address");
+  }
+  config.workers = static_cast<unsigned>(
+      parse_unsigned("--workers", parsed["workers"].as<std::string>(), 1, 1024));
+  config.index_files = validate_index_files(parsed["index"].as<std::string>());
+  config.keepalive_timeout_ms =
+      parse_duration_ms("--keepalive-timeout", parsed["keepalive-timeout"].as<std::string>());
+  config.header_timeout_ms =
+      parse_duration_ms("--header-timeout", parsed["header-timeout"].as<std::string>());
+  config.shutdown_timeout_ms =
+      parse_duration_ms("--shutdown-timeout", parsed["shutdown-timeout"].as<std::string>());
+  if (config.header_timeout_ms == 0) {
+    fail("--header-timeout", "must be more than 0");
+  }
+  if (config.keepalive_timeout_ms == 0) {
+    fail("--keepalive-timeout", "must be more than 0");
+  }
+  config.max_header_bytes = static_cast<uint32_t>(
+      parse_unsigned("--max-header", parsed["max-header"].as<std::string>(), 1024, 1 << 20));
+  config.max_uri_bytes = static_cast<uint32_t>(parse_unsigned(
+      "--max-uri", parsed["max-uri"].as<std::string>(), 256, config.max_header_bytes));
+  uint32_t max_connections = static_cast<uint32_t>(parse_unsigned(
+      "--max-connections", parsed["max-connections"].as<std::string>(), 0, 1'000'000));
+  config.max_connections =
+      max_connections != 0 ? max_connections : derive_max_connections(config.workers);
+  config.pipe_size_bytes = static_cast<uint32_t>(
+      parse_unsigned("--pipe-size", parsed["pipe-size"].as<std::string>(), 4096, 1 << 20));
+  config.mime_types_path = parsed["mime-types"].as<std::string>();
+  return result;
+}
+
+}  // namespace ringhttpd

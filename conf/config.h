@@ -1,0 +1,36 @@
+#pragma once
+// The server's configuration: every tunable, with its default, in one struct.
+// Filled from the command line by parse_command_line() (command_line.h).
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ringhttpd {
+
+struct ListenAddress {
+  sockaddr_storage address{};
+  socklen_t address_len = 0;
+  std::string text;  // as the user wrote it, for messages
+};
+
+struct Config {
+  std::string root;                          // directory served, made absolute
+  std::vector<ListenAddress> listen;         // one listener per worker per entry
+  unsigned workers = 1;                      // worker threads, one ring each
+  std::vector<std::string> index_files = {"index.html", "index.htm"};
+  uint32_t keepalive_timeout_ms = 15'000;    // idle between requests
+  uint32_t header_timeout_ms = 10'000;       // first byte to end of header block
+  uint32_t linger_timeout_ms = 2'000;        // drain after SHUT_WR, per read
+  uint32_t shutdown_timeout_ms = 10'000;     // SIGTERM: wait for in-flight work
+  uint32_t max_uri_bytes = 8 * 1024;         // request line longer -> 414
+  uint32_t max_header_bytes = 16 * 1024;     // header block longer -> 431
+  uint32_t max_header_count = 100;           // more fields -> 431
+  uint32_t max_connections = 0;              // per worker; 0 = derive from RLIMIT_NOFILE
+  uint32_t pipe_size_bytes = 256 * 1024;     // splice pipe capacity (F_SETPIPE_SZ)
+  std::string mime_types_path = "/etc/mime.types";
+};
+
+}  // namespace ringhttpd

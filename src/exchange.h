@@ -1,0 +1,118 @@
+#pragma once
+// Memory for one request/response exchange, taken from a per-worker pool when
+// a connection has bytes to parse and returned when it goes idle: a
+// keep-alive connection waiting for its next request holds none of it.
+
+#include <linux/openat2.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cache/file_info.h"
+#include "src/http/request.h"
+#include "uring/pipe_pool.h"
+
+namespace ringhttpd {
+
+struct Exchange {
+  // Input: request bytes live in in[in_start, in_end).
+  char* in = nullptr;
+  uint32_t in_capacity = 0;
+  uint32_t in_start = 0;
+  uint32_t in_end = 0;
+  // Scratch: first the normalised path to open, then the response head.
+  char* scratch = nullptr;
+  uint32_t scratch_capacity = 0;
+
+  Request request;
+  uint32_t head_bytes = 0;      // of the request being answered
+  bool keep_alive = false;      // after this response
+  bool head_only = false;       // HEAD: no body
+
+  // Resolving the file.
+  uint32_t path_length = 0;     // of the directory path when trying index files
+  bool trailing_slash = false;
+  uint8_t index_tried = 0;      // index files tried so far (0: not a dir request)
+  bool checking_directory = false;  // every index missed: does the dir exist?
+  open_how how{};
+  struct statx stat_buffer{};
+  int file_fd = -1;
+  FileInfo file;
+
+  // Sending: the head, then body bytes spliced file -> pipe -> socket.
+  uint32_t head_out_bytes = 0;
+  uint64_t body_offset = 0;
+  uint64_t body_remaining = 0;
+  uint32_t pipe_bytes = 0;        // spliced in, not yet out
+  uint32_t splice_out_asked = 0;  // bytes the last SPLICE out asked for
+  uint8_t chain_pending = 0;      // CQEs still due from the queued chain
+  bool chain_failed = false;
+  bool file_ended_early = false;  // the file shrank under us
+  bool socket_full = false;       // last SPLICE out was short or EAGAIN
+  uring::Pipe* pipe = nullptr;
+
+  void reset_for_next_request() {
+    head_bytes = 0;
+    keep_alive = false;
+    head_only = false;
+    path_length = 0;
+    trailing_slash = false;
+    index_tried = 0;
+    checking_directory = false;
+    file_fd = -1;
+    head_out_bytes = 0;
+    body_offset = 0;
+    body_remaining = 0;
+    pipe_bytes = 0;
+    splice_out_asked = 0;
+    chain_pending = 0;
+    chain_failed = false;
+    file_ended_early = false;
+    socket_full = false;
+    pipe = nullptr;
+  }
+};
+
+// Exchanges with their buffers in one block each. Grows on demand and keeps
+// what it made, so the steady state allocates nothing.
+class ExchangePool {
+ public:
+  ExchangePool(uint32_t in_capacity, uint32_t scratch_capacity)
+      : _in_capacity(in_capacity), _scratch_capacity(scratch_capacity) {}
+  ExchangePool(const ExchangePool&) = delete;
+  ExchangePool& operator=(const ExchangePool&) = delete;
+
+  Exchange* acquire() {
+    if (_free.empty()) {
+      auto block = std::make_unique<Block>();
+      block->bytes = std::make_unique<char[]>(size_t{_in_capacity} + _scratch_capacity);
+      block->exchange.in = block->bytes.get();
+      block->exchange.in_capacity = _in_capacity;
+      block->exchange.scratch = block->bytes.get() + _in_capacity;
+      block->exchange.scratch_capacity = _scratch_capacity;
+      _free.push_back(&block->exchange);
+      _blocks.push_back(std::move(block));
+    }
+    Exchange* exchange = _free.back();
+    _free.pop_back();
+    exchange->in_start = exchange->in_end = 0;
+    exchange->reset_for_next_request();
+    return exchange;
+  }
+  void release(Exchange* exchange) { _free.push_back(exchange); }
+  size_t created() const { return _blocks.size(); }
+
+ private:
+  struct Block {
+    Exchange exchange;
+    std::unique_ptr<char[]> bytes;
+  };
+  uint32_t _in_capacity;
+  uint32_t _scratch_capacity;
+  std::vector<std::unique_ptr<Block>> _blocks;
+  std::vector<Exchange*> _free;
+};
+
+}  // namespace ringhttpd

@@ -1,0 +1,336 @@
+#include "src/http/request.h"
+
+#include <array>
+
+#include "src/http/text.h"
+
+namespace ringhttpd {
+namespace {
+
+constexpr ParseResult fail(uint16_t status) { return {ParseStatus::error, status, 0}; }
+
+// RFC 9112 §3.2: request-target characters. No spaces, controls or obs-text.
+bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
+
+// RFC 9110 §5.5: field-value is VCHAR, obs-text, SP and HTAB. Everything else
+// (NUL, bare CR, bare LF, other controls, DEL) ends the value.
+bool is_field_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+// RFC 3986 host: reg-name, IPv4 or [IP-literal], then an optional :port.
+bool is_host_char(unsigned char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' || c == '$' ||
+         c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' ||
+         c == ';' || c == '=' || c == '%' || c == ':' || c == '[' || c == ']';
+}
+
+Method method_from_text(std::string_view text) {
+  // Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET.
+  constexpr std::array<std::pair<std::string_view, Method>, 9> methods{{
+      {"GET", Method::get},
+      {"HEAD", Method::head},
+      {"OPTIONS", Method::options},
+      {"POST", Method::post},
+      {"PUT", Method::put},
+      {"DELETE", Method::delete_},
+      {"PATCH", Method::patch},
+      {"TRACE", Method::trace},
+      {"CONNECT", Method::connect},
+  }};
+  for (const auto& [name, method] : methods) {
+    if (text == name) {
+      return method;
+    }
+  }
+  return Method::unknown;
+}
+
+// Framing headers are checked as they arrive; this keeps what the checks
+// need across repeated fields.
+struct FramingState {
+  bool host_seen = false;
+  bool chunked_seen = false;
+};
+
+// Content-Length: 1*DIGIT, or a list of identical values (RFC 9110 §8.6).
+// Differing values, repeated or not, are an attempt at desync: 400.
+uint16_t apply_content_length(std::string_view value, Request& out) {
+  bool valid = !value.empty();
+  for_each_list_element(value, [&](std::string_view element) {
+    uint64_t length = 0;
+    if (element.empty() || element.size() > 18) {
+      valid = false;
+      return;
+    }
+    for (char c : element) {
+      if (!is_digit(static_cast<unsigned char>(c))) {
+        valid = false;
+        return;
+      }
+      length = length * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (out.has_content_length && out.content_length != length) {
+      valid = false;
+    }
+    out.has_content_length = true;
+    out.content_length = length;
+  });
+  return valid && out.has_content_length ? 0 : 400;
+}
+
+// Transfer-Encoding: this server understands only "chunked", which must come
+// last and once (RFC 9112 §6.1). Unknown codings: 501.
+uint16_t apply_transfer_encoding(std::string_view value, Request& out, FramingState& state) {
+  uint16_t status = 0;
+  out.has_transfer_encoding = true;
+  for_each_list_element(value, [&](std::string_view element) {
+    std::string_view coding = trim_ows(element.substr(0, element.find(';')));
+    if (status != 0 || coding.empty()) {
+      return;
+    }
+    if (state.chunked_seen) {
+      status = 400;  // anything after chunked, chunked included
+    } else if (iequals(coding, "chunked")) {
+      state.chunked_seen = true;
+    } else {
+      status = 501;
+    }
+  });
+  return status;
+}
+
+void apply_connection(std::string_view value, Request& out) {
+  for_each_list_element(value, [&](std::string_view token) {
+    if (iequals(token, "close")) {
+      out.connection_close = true;
+    } else if (iequals(token, "keep-alive")) {
+      out.connection_keep_alive = true;
+    }
+  });
+}
+
+void keep_first(std::string_view& field, std::string_view value) {
+  if (field.empty()) {
+    field = value;
+  }
+}
+
+uint16_t apply_header(std::string_view name, std::string_view value, Request& out,
+                      FramingState& state) {
+  switch (name.size()) {
+    case 4:
+      if (iequals(name, "host")) {
+        if (state.host_seen) {
+          return 400;  // RFC 9112 §3.2: more than one Host
+        }
+        for (char c : value) {
+          if (!is_host_char(static_cast<unsigned char>(c))) {
+            return 400;
+          }
+        }
+        state.host_seen = true;
+        out.host = value;
+      }
+      return 0;
+    case 5:
+      if (iequals(name, "range")) {
+        keep_first(out.range, value);
+      }
+      return 0;
+    case 7:
+      if (iequals(name, "referer")) {
+        keep_first(out.referer, value);
+      }
+      return 0;
+    case 8:
+      if (iequals(name, "if-match")) {
+        keep_first(out.if_match, value);
+      } else if (iequals(name, "if-range")) {
+        keep_first(out.if_range, value);
+      }
+      return 0;
+    case 10:
+      if (iequals(name, "connection")) {
+        apply_connection(value, out);
+      } else if (iequals(name, "user-agent")) {
+        keep_first(out.user_agent, value);
+      }
+      return 0;
+    case 13:
+      if (iequals(name, "if-none-match")) {
+        keep_first(out.if_none_match, value);
+      }
+      return 0;
+    case 14:
+      if (iequals(name, "content-length")) {
+        return apply_content_length(value, out);
+      }
+      return 0;
+    case 15:
+      if (iequals(name, "accept-encoding")) {
+        keep_first(out.accept_encoding, value);
+      }
+      return 0;
+    case 17:
+      if (iequals(name, "if-modified-since")) {
+        keep_first(out.if_modified_since, value);
+      } else if (iequals(name, "transfer-encoding")) {
+        return apply_transfer_encoding(value, out, state);
+      }
+      return 0;
+    case 19:
+      if (iequals(name, "if-unmodified-since")) {
+        keep_first(out.if_unmodified_since, value);
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+// What an unfinished head may still become: too long already, or just short.
+ParseResult incomplete(std::string_view input, size_t line_start, bool in_request_line,
+                       const ParseLimits& limits) {
+  if (in_request_line && input.size() - line_start > limits.max_request_line_bytes) {
+    return fail(414);
+  }
+  if (input.size() >= limits.max_header_bytes) {
+    return fail(in_request_line ? 414 : 431);
+  }
+  return {};
+}
+
+// Semantic checks once the whole head is in (RFC 9112 §3.2, §6.1, §6.3).
+uint16_t validate_head(Request& out, const FramingState& state) {
+  if (out.version_minor >= 1 && !state.host_seen) {
+    return 400;
+  }
+  if (out.has_transfer_encoding) {
+    if (out.version_minor == 0 || !state.chunked_seen || out.has_content_length) {
+      return 400;  // framing an HTTP/1.0 message or a smuggling shape
+    }
+  }
+  out.method = method_from_text(out.method_text);
+  return 0;
+}
+
+}  // namespace
+
+ParseResult parse_request(std::string_view in, const ParseLimits& limits, Request& out) {
+  out = Request{};
+  size_t pos = 0;
+  // RFC 9112 §2.2: ignore empty lines before the request-line.
+  while (pos + 1 < in.size() && in[pos] == '\r' && in[pos + 1] == '\n') {
+    pos += 2;
+  }
+  const size_t line_start = pos;
+
+  // method SP request-target SP HTTP-version CRLF
+  while (pos < in.size() && is_tchar(static_cast<unsigned char>(in[pos]))) {
+    ++pos;
+  }
+  if (pos == in.size()) {
+    return incomplete(in, line_start, true, limits);
+  }
+  if (pos == line_start || in[pos] != ' ') {
+    return fail(400);
+  }
+  out.method_text = in.substr(line_start, pos - line_start);
+  const size_t target_start = ++pos;
+  while (pos < in.size() && is_target_char(static_cast<unsigned char>(in[pos]))) {
+    ++pos;
+  }
+  if (pos == in.size()) {
+    return incomplete(in, line_start, true, limits);
+  }
+  if (pos == target_start || in[pos] != ' ') {
+    return fail(400);
+  }
+  out.target = in.substr(target_start, pos - target_start);
+  ++pos;
+
+  constexpr std::string_view version_prefix = "HTTP/";
+  std::string_view rest = in.substr(pos);
+  if (rest.substr(0, version_prefix.size()) != version_prefix.substr(0, rest.size())) {
+    return fail(400);
+  }
+  if (rest.size() < 10) {
+    return incomplete(in, line_start, true, limits);
+  }
+  unsigned char major = static_cast<unsigned char>(rest[5]);
+  unsigned char minor = static_cast<unsigned char>(rest[7]);
+  if (!is_digit(major) || rest[6] != '.' || !is_digit(minor) || rest[8] != '\r' ||
+      rest[9] != '\n') {
+    return fail(400);
+  }
+  if (pos + 8 - line_start > limits.max_request_line_bytes) {
+    return fail(414);
+  }
+  if (major != '1') {
+    return fail(505);
+  }
+  out.version_minor = minor == '0' ? 0 : 1;
+  pos += 10;
+
+  FramingState state;
+  for (;;) {
+    if (pos >= in.size()) {
+      return incomplete(in, line_start, false, limits);
+    }
+    if (in[pos] == '\r') {
+      if (pos + 1 == in.size()) {
+        return incomplete(in, line_start, false, limits);
+      }
+      if (in[pos + 1] != '\n') {
+        return fail(400);
+      }
+      pos += 2;
+      break;
+    }
+    // A line starting with whitespace is obs-fold (or whitespace before the
+    // first field): both are refused (RFC 9112 §5.2, §2.2).
+    const size_t name_start = pos;
+    while (pos < in.size() && is_tchar(static_cast<unsigned char>(in[pos]))) {
+      ++pos;
+    }
+    if (pos == in.size()) {
+      return incomplete(in, line_start, false, limits);
+    }
+    if (pos == name_start || in[pos] != ':') {
+      return fail(400);  // empty name, space before the colon, or a bad byte
+    }
+    std::string_view name = in.substr(name_start, pos - name_start);
+    const size_t value_start = ++pos;
+    while (pos < in.size() && is_field_value_char(static_cast<unsigned char>(in[pos]))) {
+      ++pos;
+    }
+    if (pos == in.size()) {
+      return incomplete(in, line_start, false, limits);
+    }
+    if (in[pos] != '\r') {
+      return fail(400);  // a control byte or a bare LF in a value
+    }
+    if (pos + 1 == in.size()) {
+      return incomplete(in, line_start, false, limits);
+    }
+    if (in[pos + 1] != '\n') {
+      return fail(400);  // bare CR
+    }
+    std::string_view value = trim_ows(in.substr(value_start, pos - value_start));
+    pos += 2;
+    if (++out.header_count > limits.max_header_count || pos > limits.max_header_bytes) {
+      return fail(431);
+    }
+    if (uint16_t status = apply_header(name, value, out, state); status != 0) {
+      return fail(status);
+    }
+  }
+  if (pos > limits.max_header_bytes) {
+    return fail(431);
+  }
+  if (uint16_t status = validate_head(out, state); status != 0) {
+    return fail(status);
+  }
+  return {ParseStatus::complete, 0, static_cast<uint32_t>(pos)};
+}
+
+}  // namespace ringhttpd

@@ -1,0 +1,133 @@
+#include "src/http/response.h"
+
+#include <array>
+#include <charconv>
+#include <cstring>
+
+#include "src/http/http_date.h"
+
+namespace ringhttpd {
+namespace {
+
+constexpr std::string_view server_name = "ringhttpd";
+
+}  // namespace
+
+std::string_view reason_phrase(uint16_t status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+void HeaderWriter::append(std::string_view text) {
+  if (_overflowed || text.size() > _capacity - _size) {
+    _overflowed = true;
+    return;
+  }
+  std::memcpy(_buffer + _size, text.data(), text.size());
+  _size += text.size();
+}
+
+void HeaderWriter::append_number(uint64_t value) {
+  std::array<char, 20> digits{};
+  auto [end, error] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  (void)error;
+  append(std::string_view(digits.data(), static_cast<size_t>(end - digits.data())));
+}
+
+void HeaderWriter::status_line(uint16_t status) {
+  append("HTTP/1.1 ");
+  append_number(status);
+  append(" ");
+  append(reason_phrase(status));
+  append("\r\n");
+}
+
+void HeaderWriter::field(std::string_view name, std::string_view value) {
+  append(name);
+  append(": ");
+  append(value);
+  append("\r\n");
+}
+
+void HeaderWriter::field_number(std::string_view name, uint64_t value) {
+  append(name);
+  append(": ");
+  append_number(value);
+  append("\r\n");
+}
+
+namespace {
+
+void common_fields(HeaderWriter& out, const CommonFields& common) {
+  out.field("Server", server_name);
+  out.field("Date", common.date);
+  if (!common.connection_field.empty()) {
+    out.field("Connection", common.connection_field);
+  }
+}
+
+}  // namespace
+
+void render_file_head(HeaderWriter& out, const CommonFields& common, const FileInfo& file,
+                      std::string_view content_type) {
+  out.status_line(200);
+  common_fields(out, common);
+  out.field("Content-Type", content_type);
+  out.field_number("Content-Length", file.size);
+  char last_modified[http_date_bytes];
+  format_http_date(file.mtime_sec, last_modified);
+  out.field("Last-Modified", std::string_view(last_modified, http_date_bytes));
+  char etag[etag_max_bytes];
+  out.field("ETag", std::string_view(etag, format_etag(file, etag)));
+  out.field("Accept-Ranges", "bytes");
+  out.end_head();
+}
+
+void render_status_response(HeaderWriter& out, const CommonFields& common, uint16_t status,
+                            bool head_only, std::string_view extra_name,
+                            std::initializer_list<std::string_view> extra_value_parts) {
+  std::string_view reason = reason_phrase(status);
+  out.status_line(status);
+  common_fields(out, common);
+  if (!extra_name.empty()) {
+    out.append(extra_name);
+    out.append(": ");
+    for (std::string_view part : extra_value_parts) {
+      out.append(part);
+    }
+    out.append("\r\n");
+  }
+  // Body: "404 Not Found\n".
+  constexpr size_t status_digits_and_space = 4;
+  out.field("Content-Type", "text/plain; charset=utf-8");
+  out.field_number("Content-Length", status_digits_and_space + reason.size() + 1);
+  out.end_head();
+  if (!head_only) {
+    out.append_number(status);
+    out.append(" ");
+    out.append(reason);
+    out.append("\n");
+  }
+}
+
+}  // namespace ringhttpd

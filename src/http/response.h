@@ -1,0 +1,55 @@
+#pragma once
+// Response heads rendered into a caller's fixed buffer: no allocation, and an
+// overflow is reported rather than written past the end.
+
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+#include "cache/file_info.h"
+
+namespace ringhttpd {
+
+std::string_view reason_phrase(uint16_t status);
+
+class HeaderWriter {
+ public:
+  HeaderWriter(char* buffer, size_t capacity) : _buffer(buffer), _capacity(capacity) {}
+
+  void append(std::string_view text);
+  void append_number(uint64_t value);
+  void status_line(uint16_t status);
+  void field(std::string_view name, std::string_view value);
+  void field_number(std::string_view name, uint64_t value);
+  void end_head() { append("\r\n"); }
+
+  bool overflowed() const { return _overflowed; }
+  size_t size() const { return _size; }
+  std::string_view text() const { return {_buffer, _size}; }
+
+ private:
+  char* _buffer;
+  size_t _capacity;
+  size_t _size = 0;
+  bool _overflowed = false;
+};
+
+// Fields every response carries; connection_field is empty or the value of
+// the Connection field ("close", or "keep-alive" for an HTTP/1.0 client).
+struct CommonFields {
+  std::string_view date;
+  std::string_view connection_field;
+};
+
+// 200 for a regular file: the head only; the body follows separately.
+void render_file_head(HeaderWriter& out, const CommonFields& common, const FileInfo& file,
+                      std::string_view content_type);
+
+// An error or redirect with its small text body (omitted for HEAD, though
+// Content-Length still describes it). extra_name and the concatenation of
+// extra_value_parts add one field: Allow for 405, Location for 301.
+void render_status_response(HeaderWriter& out, const CommonFields& common, uint16_t status,
+                            bool head_only, std::string_view extra_name = {},
+                            std::initializer_list<std::string_view> extra_value_parts = {});
+
+}  // namespace ringhttpd

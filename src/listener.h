@@ -1,0 +1,24 @@
+#pragma once
+// Listening sockets: one per worker per --listen address, bound with
+// SO_REUSEPORT so the kernel spreads connections across the workers' rings.
+
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+
+namespace ringhttpd {
+
+struct ListenerSet {
+  // sockets[worker][address]
+  std::vector<std::vector<int>> sockets;
+  std::vector<std::string> bound_addresses;  // "127.0.0.1:8080", port 0 resolved
+};
+
+// Throws std::runtime_error with one line naming the address on failure.
+// With port 0 the first socket gets an ephemeral port and the other workers
+// bind to that same port.
+ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned workers);
+void close_listeners(ListenerSet& set);
+
+}  // namespace ringhttpd

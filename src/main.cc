@@ -1,0 +1,30 @@
+// ringhttpd: a static HTTP/1.1 origin server on io_uring.
+
+#include <cstdio>
+
+#include "conf/command_line.h"
+#include "src/server.h"
+
+#ifdef RINGHTTPD_MIMALLOC
+#include <mimalloc.h>
+#endif
+
+int main(int argc, char** argv) {
+  ringhttpd::CommandLine command_line;
+  try {
+    command_line = ringhttpd::parse_command_line(argc, argv);
+  } catch (const ringhttpd::ConfigError& error) {
+    std::fprintf(stderr, "ringhttpd: %s\n", error.what());
+    return 2;
+  }
+  if (command_line.exit_now) {
+    std::fputs(command_line.output.c_str(), stdout);
+#ifdef RINGHTTPD_MIMALLOC
+    if (command_line.output.rfind("ringhttpd ", 0) == 0) {
+      std::printf("allocator: mimalloc %d\n", mi_version());
+    }
+#endif
+    return 0;
+  }
+  return ringhttpd::run_server(command_line.config);
+}

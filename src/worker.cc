@@ -1,0 +1,347 @@
+#include "src/worker.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <ctime>
+
+#include "src/log.h"
+
+namespace ringhttpd {
+namespace {
+
+constexpr unsigned recv_buffer_count = 512;   // provided buffers per worker
+constexpr unsigned recv_buffer_bytes = 4096;  // enough for a typical request head
+constexpr uint16_t recv_buffer_group = 0;
+constexpr unsigned tick_ms = 1000;
+constexpr unsigned prefilled_pipes = 4;
+// Room in the scratch area beyond the request-target: the response head's
+// fixed fields, and an index file name appended to a directory path.
+constexpr uint32_t scratch_reserve_bytes = 1536;
+
+uring::RingOptions ring_options(const Config& config) {
+  uring::RingOptions options;
+  // Every connection can have a few completions due at once; size the CQ so
+  // a burst does not overflow (multishot ops end on overflow, design.md).
+  uint64_t wanted = std::clamp<uint64_t>(uint64_t{config.max_connections} * 4, 4096, 1u << 19);
+  options.cq_entries = static_cast<unsigned>(std::bit_ceil(wanted));
+  return options;
+}
+
+}  // namespace
+
+Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners)
+    : _index(index),
+      _context(context),
+      _config(*context.config),
+      _ring(ring_options(*context.config)),
+      _recv_buffers(_ring, recv_buffer_group, recv_buffer_count,
+                    std::min(recv_buffer_bytes, context.config->max_header_bytes)),
+      _pipes(context.config->pipe_size_bytes, prefilled_pipes),
+      _exchanges(context.config->max_header_bytes,
+                 context.config->max_uri_bytes + scratch_reserve_bytes),
+      _listeners(std::move(listeners)),
+      _accept_armed(_listeners.size(), false) {
+  _ring.require_opcodes({IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SPLICE,
+                         IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE,
+                         IORING_OP_SHUTDOWN, IORING_OP_TIMEOUT, IORING_OP_POLL_ADD,
+                         IORING_OP_ASYNC_CANCEL});
+  _limits.max_request_line_bytes = _config.max_uri_bytes;
+  _limits.max_header_bytes = _config.max_header_bytes;
+  _limits.max_header_count = _config.max_header_count;
+  _tick_interval.tv_sec = tick_ms / 1000;
+  _tick_interval.tv_nsec = (tick_ms % 1000) * 1'000'000;
+}
+
+void Worker::run() {
+  refresh_clock();
+  for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
+    arm_accept(listener);
+  }
+  arm_tick();
+  io_uring_prep_poll_add(queue_detached(Op::stop), _context.stop_event_fd, POLLIN);
+  while (!(_stopping && _live_connections == 0)) {
+    int result = _ring.submit_and_wait();
+    if (result < 0 && result != -EINTR && result != -ETIME && result != -EBUSY) {
+      log_error("ringhttpd: worker %u: io_uring_enter: %s", _index, strerror(-result));
+    }
+    refresh_clock();
+    _ring.drain_completions([this](const io_uring_cqe* cqe) { dispatch(cqe); });
+  }
+}
+
+void Worker::refresh_clock() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  _now_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  _now_seconds = now.tv_sec;
+}
+
+io_uring_sqe* Worker::queue(Connection& connection, Op op) {
+  io_uring_sqe* sqe = _ring.get_sqe();
+  io_uring_sqe_set_data64(
+      sqe, uring::encode({static_cast<uint8_t>(op), connection.generation, connection.index}));
+  ++connection.in_flight;
+  return sqe;
+}
+
+io_uring_sqe* Worker::queue_detached(Op op, uint32_t slot_index) {
+  io_uring_sqe* sqe = _ring.get_sqe();
+  io_uring_sqe_set_data64(sqe, uring::encode({static_cast<uint8_t>(op), 0, slot_index}));
+  return sqe;
+}
+
+void Worker::dispatch(const io_uring_cqe* cqe) {
+  uring::Tag tag = uring::decode(cqe->user_data);
+  auto op = static_cast<Op>(tag.op);
+  switch (op) {
+    case Op::accept:
+      on_accept(tag.slot, cqe);
+      return;
+    case Op::tick:
+      on_tick();
+      return;
+    case Op::stop:
+      on_stop();
+      return;
+    case Op::cancel_accept:
+    case Op::close_file:
+      return;
+    case Op::recv:
+    case Op::send:
+    case Op::splice_in:
+    case Op::splice_out:
+    case Op::poll_out:
+    case Op::open:
+    case Op::statx:
+    case Op::shutdown:
+    case Op::cancel:
+    case Op::close_socket:
+      break;
+  }
+  Connection& connection = slot(tag.slot);
+  if (connection.state == ConnectionState::free ||
+      (connection.generation & uring::generation_mask) != tag.generation) {
+    // A completion outliving its connection cannot happen while slots wait
+    // for in_flight to reach zero; if it ever does, hand back its buffer.
+    if (uring::BufferRing::has_buffer(cqe)) {
+      _recv_buffers.recycle(uring::BufferRing::buffer_id(cqe));
+    }
+    log_error("ringhttpd: worker %u: stale completion for slot %u", _index, tag.slot);
+    return;
+  }
+  --connection.in_flight;
+  dispatch_connection(connection, op, cqe);
+  if (connection.state == ConnectionState::aborting && connection.in_flight == 0) {
+    queue_close(connection);
+  }
+}
+
+void Worker::dispatch_connection(Connection& connection, Op op, const io_uring_cqe* cqe) {
+  switch (op) {
+    case Op::recv: {
+      const char* bytes = nullptr;
+      bool pooled = uring::BufferRing::has_buffer(cqe);
+      uint16_t buffer_id = pooled ? uring::BufferRing::buffer_id(cqe) : 0;
+      if (pooled) {
+        bytes = _recv_buffers.buffer(buffer_id);
+      }
+      on_recv(connection, cqe->res, bytes);
+      if (pooled) {
+        _recv_buffers.recycle(buffer_id);
+      }
+      return;
+    }
+    case Op::send:
+    case Op::splice_in:
+    case Op::splice_out:
+    case Op::poll_out:
+      on_chain_completion(connection, op, cqe->res);
+      return;
+    case Op::open:
+      on_open(connection, cqe->res);
+      return;
+    case Op::statx:
+      on_statx(connection, cqe->res);
+      return;
+    case Op::shutdown:
+      on_shutdown(connection, cqe->res);
+      return;
+    case Op::cancel:
+      return;
+    case Op::close_socket:
+      release_slot(connection);
+      return;
+    case Op::accept:
+    case Op::tick:
+    case Op::stop:
+    case Op::cancel_accept:
+    case Op::close_file:
+      return;  // not connection operations; dispatch() handled them
+  }
+}
+
+// ---- accept -----------------------------------------------------------------
+
+void Worker::arm_accept(uint32_t listener) {
+  io_uring_sqe* sqe = queue_detached(Op::accept, listener);
+  io_uring_prep_multishot_accept(sqe, _listeners[listener], nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  _accept_armed[listener] = true;
+}
+
+void Worker::on_accept(uint32_t listener, const io_uring_cqe* cqe) {
+  // Multishot accept ends (no F_MORE) on errors such as ENFILE and on CQ
+  // overflow: always re-arm when F_MORE is missing (design.md).
+  if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
+    _accept_armed[listener] = false;
+  }
+  if (cqe->res >= 0) {
+    if (_stopping) {
+      close(cqe->res);
+    } else {
+      admit(cqe->res);
+    }
+  } else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM) {
+    if (!_accept_backoff) {
+      log_error("ringhttpd: worker %u: accept: %s; pausing accepts for a tick", _index,
+                strerror(-cqe->res));
+    }
+    _accept_backoff = true;
+  } else if (cqe->res != -ECANCELED) {
+    log_error("ringhttpd: worker %u: accept: %s", _index, strerror(-cqe->res));
+  }
+  if (!_accept_armed[listener] && !_stopping && !_accept_backoff) {
+    arm_accept(listener);
+  }
+}
+
+void Worker::admit(int fd) {
+  Connection* connection = allocate_slot();
+  if (connection == nullptr) {
+    // Every slot is taken (--max-connections): refuse this one.
+    io_uring_prep_close(queue_detached(Op::close_file), fd);
+    return;
+  }
+  connection->fd = fd;
+  connection->state = ConnectionState::reading;
+  connection->in_flight = 0;
+  connection->discard_body_bytes = 0;
+  connection->exchange = nullptr;
+  ++_live_connections;
+  timer_set(*connection, TimerKind::header, _now_ms + _config.header_timeout_ms);
+  arm_recv(*connection);
+}
+
+// ---- slots ------------------------------------------------------------------
+
+Connection* Worker::allocate_slot() {
+  if (_free_slots.empty()) {
+    if (_slots_made >= _config.max_connections) {
+      return nullptr;
+    }
+    // Slots come in chunks so they never move once handed out.
+    uint32_t count = std::min<uint32_t>(1u << chunk_shift, _config.max_connections - _slots_made);
+    _slot_chunks.push_back(std::make_unique<Connection[]>(1u << chunk_shift));
+    for (uint32_t i = count; i-- > 0;) {
+      _free_slots.push_back(_slots_made + i);
+    }
+    _slots_made += count;
+  }
+  uint32_t index = _free_slots.back();
+  _free_slots.pop_back();
+  slot(index).index = index;
+  return &slot(index);
+}
+
+void Worker::release_slot(Connection& connection) {
+  release_exchange(connection);
+  timer_clear(connection);
+  connection.fd = -1;
+  connection.state = ConnectionState::free;
+  connection.generation = (connection.generation + 1) & uring::generation_mask;
+  connection.discard_body_bytes = 0;
+  _free_slots.push_back(connection.index);
+  --_live_connections;
+}
+
+// ---- timers -----------------------------------------------------------------
+
+void Worker::timer_set(Connection& connection, TimerKind kind, int64_t deadline_ms) {
+  timer_clear(connection);
+  uint32_t index = connection.index;
+  timer_append(_timers[static_cast<size_t>(kind)], kind, index, deadline_ms,
+               [this](uint32_t i) -> TimerLink& { return slot(i).timer; });
+}
+
+void Worker::timer_clear(Connection& connection) {
+  if (connection.timer.kind == TimerKind::none) {
+    return;
+  }
+  uint32_t index = connection.index;
+  timer_unlink(_timers[static_cast<size_t>(connection.timer.kind)], index,
+               [this](uint32_t i) -> TimerLink& { return slot(i).timer; });
+}
+
+void Worker::expire_timers() {
+  for (TimerList& list : _timers) {
+    while (list.head != no_slot && slot(list.head).timer.deadline_ms <= _now_ms) {
+      Connection& expired = slot(list.head);
+      timer_clear(expired);
+      abort(expired);
+    }
+  }
+}
+
+// ---- tick and stop ----------------------------------------------------------
+
+void Worker::arm_tick() {
+  io_uring_prep_timeout(queue_detached(Op::tick), &_tick_interval, 0, 0);
+}
+
+void Worker::on_tick() {
+  expire_timers();
+  if (_accept_backoff && !_stopping) {
+    _accept_backoff = false;
+    for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
+      if (!_accept_armed[listener]) {
+        arm_accept(listener);
+      }
+    }
+  }
+  if (_stopping && _now_ms >= _stop_deadline_ms) {
+    for (uint32_t index = 0; index < _slots_made; ++index) {
+      if (slot(index).state != ConnectionState::free) {
+        abort(slot(index));
+      }
+    }
+  }
+  arm_tick();
+}
+
+void Worker::on_stop() {
+  _stopping = true;
+  _stop_deadline_ms = _now_ms + _config.shutdown_timeout_ms;
+  for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
+    if (_accept_armed[listener]) {
+      io_uring_prep_cancel64(queue_detached(Op::cancel_accept),
+                             uring::encode({static_cast<uint8_t>(Op::accept), 0, listener}), 0);
+    }
+  }
+  // Idle connections close now; the others finish their response first.
+  for (uint32_t index = 0; index < _slots_made; ++index) {
+    Connection& connection = slot(index);
+    bool idle = connection.state == ConnectionState::reading &&
+                (connection.exchange == nullptr ||
+                 connection.exchange->in_start == connection.exchange->in_end);
+    if (idle) {
+      abort(connection);
+    }
+  }
+}
+
+}  // namespace ringhttpd

@@ -1,0 +1,146 @@
+#pragma once
+// One worker: one thread, one ring, its own listeners, connections, pipes
+// and buffers. Nothing on the request path is shared with other workers.
+//
+// The loop (worker.cc) submits and waits, then handles each completion by
+// kind; handlers only queue new operations. Request handling (parse, resolve,
+// respond) is in worker_request.cc; the send chain and the close path are in
+// worker_send.cc.
+
+#include <liburing.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "conf/config.h"
+#include "conf/mime_types.h"
+#include "src/connection.h"
+#include "src/http/http_date.h"
+#include "src/http/request.h"
+#include "src/http/response.h"
+#include "src/timer_list.h"
+#include "uring/buffer_ring.h"
+#include "uring/pipe_pool.h"
+#include "uring/ring.h"
+#include "uring/user_data.h"
+
+namespace ringhttpd {
+
+// Read-only after start-up, shared by all workers.
+struct WorkerContext {
+  const Config* config = nullptr;
+  const MimeTypes* mime_types = nullptr;
+  int root_fd = -1;        // O_PATH directory fd every open is relative to
+  int stop_event_fd = -1;  // becomes readable when the server stops
+};
+
+// Completion kinds. The switch in Worker::dispatch has no default, so a kind
+// added here without a handler fails to compile (-Wswitch).
+enum class Op : uint8_t {
+  accept,        // multishot accept on listener `slot`
+  tick,          // periodic timeout: deadlines, accept back-off, stop deadline
+  stop,          // poll on the stop eventfd
+  cancel_accept, // cancel of an accept at stop
+  close_file,    // detached close of a file descriptor
+  recv,
+  send,
+  splice_in,     // file -> pipe
+  splice_out,    // pipe -> socket
+  poll_out,      // wait for socket writability before a splice out
+  open,          // OPENAT2 under the docroot
+  statx,
+  shutdown,      // SHUT_WR before lingering
+  cancel,        // cancel of a connection's queued operations
+  close_socket,
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Serves until the stop eventfd fires and every connection has closed (or
+  // the shutdown timeout ran out).
+  void run();
+
+ private:
+  // worker.cc: loop, dispatch, slots, timers, accept, tick, stop.
+  void dispatch(const io_uring_cqe* cqe);
+  void dispatch_connection(Connection& connection, Op op, const io_uring_cqe* cqe);
+  void refresh_clock();
+  io_uring_sqe* queue(Connection& connection, Op op);
+  io_uring_sqe* queue_detached(Op op, uint32_t slot = no_slot);
+  void arm_accept(uint32_t listener);
+  void arm_tick();
+  void on_accept(uint32_t listener, const io_uring_cqe* cqe);
+  void on_tick();
+  void on_stop();
+  void admit(int fd);
+  Connection* allocate_slot();
+  Connection& slot(uint32_t index) { return _slot_chunks[index >> chunk_shift][index & chunk_mask]; }
+  void release_slot(Connection& connection);
+  void timer_set(Connection& connection, TimerKind kind, int64_t deadline_ms);
+  void timer_clear(Connection& connection);
+  void expire_timers();
+
+  // worker_request.cc: input, parsing, resolving the file, choosing the response.
+  void arm_recv(Connection& connection);
+  void on_recv(Connection& connection, int result, const char* pool_bytes);
+  void process_input(Connection& connection, bool after_response);
+  void start_request(Connection& connection);
+  void try_next_index(Connection& connection);
+  void queue_open(Connection& connection, const char* relative_path);
+  void on_open(Connection& connection, int result);
+  void on_statx(Connection& connection, int result);
+  void respond_status(Connection& connection, uint16_t status);
+  void respond_redirect_to_directory(Connection& connection);
+  CommonFields common_fields(const Exchange& exchange);
+
+  // worker_send.cc: the send chain and the close path.
+  void send_file(Connection& connection);
+  void send_head_only(Connection& connection, uint32_t head_bytes);
+  void queue_splice_chunk(Connection& connection);
+  void queue_pipe_flush(Connection& connection);
+  void on_chain_completion(Connection& connection, Op op, int result);
+  void advance_response(Connection& connection);
+  void finish_exchange(Connection& connection);
+  void release_exchange(Connection& connection);
+  void close_file(int& fd);
+  void begin_close(Connection& connection);
+  void on_shutdown(Connection& connection, int result);
+  void abort(Connection& connection);
+  void queue_close(Connection& connection);
+
+  static constexpr uint32_t chunk_shift = 10;
+  static constexpr uint32_t chunk_mask = (1u << chunk_shift) - 1;
+
+  unsigned _index;
+  const WorkerContext& _context;
+  const Config& _config;
+  ParseLimits _limits;
+  uring::Ring _ring;
+  uring::BufferRing _recv_buffers;
+  uring::PipePool _pipes;
+  ExchangePool _exchanges;
+  std::vector<int> _listeners;
+  std::vector<bool> _accept_armed;
+  bool _accept_backoff = false;
+
+  std::vector<std::unique_ptr<Connection[]>> _slot_chunks;
+  std::vector<uint32_t> _free_slots;
+  uint32_t _slots_made = 0;
+  uint32_t _live_connections = 0;
+  std::array<TimerList, static_cast<size_t>(TimerKind::count)> _timers{};
+
+  DateCache _date;
+  time_t _now_seconds = 0;
+  int64_t _now_ms = 0;
+  __kernel_timespec _tick_interval{};
+  bool _stopping = false;
+  int64_t _stop_deadline_ms = 0;
+};
+
+}  // namespace ringhttpd

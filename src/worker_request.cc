@@ -1,0 +1,299 @@
+// Request handling: read bytes, parse a head, resolve the file under the
+// docroot, and pick the response. Sending is in worker_send.cc.
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+
+#include <cstring>
+
+#include "src/errno_status.h"
+#include "src/http/path.h"
+#include "src/log.h"
+#include "src/worker.h"
+
+namespace ringhttpd {
+namespace {
+
+// A request body on a method that takes none is skipped up to this size, so
+// the connection stays in step; a larger one is refused (413) and closes.
+constexpr uint64_t max_discarded_body_bytes = 64 * 1024;
+constexpr size_t max_index_name_bytes = 256;
+
+}  // namespace
+
+// ---- input ------------------------------------------------------------------
+
+// Idle connections receive into a provided buffer (the kernel picks one only
+// when bytes arrive, so waiting costs no memory). A connection holding a
+// partial request receives straight into its exchange, after the bytes it has.
+void Worker::arm_recv(Connection& connection) {
+  io_uring_sqe* sqe = queue(connection, Op::recv);
+  Exchange* exchange = connection.exchange;
+  if (exchange == nullptr) {
+    io_uring_prep_recv(sqe, connection.fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = _recv_buffers.group_id();
+    connection.recv_uses_pool = true;
+    return;
+  }
+  if (exchange->in_start > 0) {
+    uint32_t pending = exchange->in_end - exchange->in_start;
+    std::memmove(exchange->in, exchange->in + exchange->in_start, pending);
+    exchange->in_start = 0;
+    exchange->in_end = pending;
+  }
+  io_uring_prep_recv(sqe, connection.fd, exchange->in + exchange->in_end,
+                     exchange->in_capacity - exchange->in_end, 0);
+  connection.recv_uses_pool = false;
+}
+
+void Worker::on_recv(Connection& connection, int result, const char* pool_bytes) {
+  if (connection.state == ConnectionState::aborting) {
+    return;
+  }
+  if (result == -ENOBUFS) {
+    // Every provided buffer was in use; they are recycled within this batch,
+    // before the re-armed RECV is submitted.
+    arm_recv(connection);
+    return;
+  }
+  if (connection.state == ConnectionState::lingering) {
+    // Draining after SHUT_WR: bytes are dropped; EOF, an error or the linger
+    // deadline ends it.
+    if (result > 0 && _now_ms < connection.linger_until_ms) {
+      timer_set(connection, TimerKind::linger,
+                std::min<int64_t>(_now_ms + _config.linger_timeout_ms, connection.linger_until_ms));
+      arm_recv(connection);
+    } else {
+      abort(connection);
+    }
+    return;
+  }
+  if (result <= 0) {
+    abort(connection);  // peer closed, reset, or the RECV was cancelled
+    return;
+  }
+  if (pool_bytes != nullptr) {
+    connection.exchange = _exchanges.acquire();
+    std::memcpy(connection.exchange->in, pool_bytes, static_cast<size_t>(result));
+    connection.exchange->in_end = static_cast<uint32_t>(result);
+  } else {
+    connection.exchange->in_end += static_cast<uint32_t>(result);
+  }
+  process_input(connection, false);
+}
+
+void Worker::process_input(Connection& connection, bool after_response) {
+  connection.state = ConnectionState::reading;
+  Exchange* exchange = connection.exchange;
+  if (exchange != nullptr && connection.discard_body_bytes > 0) {
+    uint64_t skip = std::min<uint64_t>(connection.discard_body_bytes,
+                                       exchange->in_end - exchange->in_start);
+    exchange->in_start += static_cast<uint32_t>(skip);
+    connection.discard_body_bytes -= skip;
+  }
+  if (exchange == nullptr || exchange->in_start == exchange->in_end) {
+    if (exchange != nullptr) {
+      release_exchange(connection);
+    }
+    if (_stopping && connection.discard_body_bytes == 0) {
+      abort(connection);  // idle at stop: nothing owed to this client
+      return;
+    }
+    if (after_response) {
+      timer_set(connection, connection.discard_body_bytes > 0 ? TimerKind::header : TimerKind::idle,
+                _now_ms + (connection.discard_body_bytes > 0 ? _config.header_timeout_ms
+                                                             : _config.keepalive_timeout_ms));
+    }
+    arm_recv(connection);
+    return;
+  }
+  std::string_view input(exchange->in + exchange->in_start, exchange->in_end - exchange->in_start);
+  ParseResult parsed = parse_request(input, _limits, exchange->request);
+  switch (parsed.status) {
+    case ParseStatus::incomplete:
+      // The header deadline runs from the first byte of a request and is
+      // not extended by more bytes: a slow drip cannot hold the slot.
+      if (connection.timer.kind != TimerKind::header) {
+        timer_set(connection, TimerKind::header, _now_ms + _config.header_timeout_ms);
+      }
+      arm_recv(connection);
+      return;
+    case ParseStatus::error:
+      exchange->keep_alive = false;
+      exchange->head_only = false;
+      respond_status(connection, parsed.error_status);
+      return;
+    case ParseStatus::complete:
+      timer_clear(connection);
+      exchange->head_bytes = parsed.head_bytes;
+      exchange->in_start += parsed.head_bytes;  // the views stay valid: no compaction until idle
+      start_request(connection);
+      return;
+  }
+}
+
+// ---- choosing the response ----------------------------------------------------
+
+void Worker::start_request(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  const Request& request = exchange.request;
+  exchange.keep_alive = request.keep_alive() && !_stopping;
+  exchange.head_only = request.method == Method::head;
+  bool serves_files = request.method == Method::get || request.method == Method::head;
+
+  // Framing first: whatever the answer, the connection must stay in step.
+  if (request.has_transfer_encoding || request.content_length > max_discarded_body_bytes) {
+    exchange.keep_alive = false;
+    if (serves_files) {
+      respond_status(connection, 413);
+      return;
+    }
+  } else {
+    connection.discard_body_bytes = request.content_length;
+  }
+  if (request.method == Method::unknown) {
+    respond_status(connection, 501);
+    return;
+  }
+  if (!serves_files) {
+    respond_status(connection, 405);
+    return;
+  }
+  NormalizedPath path = normalize_target(request.target, exchange.scratch,
+                                         exchange.scratch_capacity - max_index_name_bytes);
+  if (path.error_status != 0) {
+    respond_status(connection, path.error_status);
+    return;
+  }
+  exchange.path_length = static_cast<uint32_t>(path.length);
+  exchange.trailing_slash = path.trailing_slash;
+  if (path.trailing_slash) {
+    try_next_index(connection);
+  } else {
+    queue_open(connection, exchange.scratch + 1);
+  }
+}
+
+// A directory request tries each --index file in turn; when none exists, the
+// directory itself is opened to tell 403 (exists, no index) from 404.
+void Worker::try_next_index(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  char* directory_end = exchange.scratch + exchange.path_length;  // after its '/'
+  if (exchange.index_tried < _config.index_files.size()) {
+    const std::string& name = _config.index_files[exchange.index_tried++];
+    std::memcpy(directory_end, name.c_str(), name.size() + 1);
+  } else {
+    exchange.checking_directory = true;
+    *directory_end = '\0';
+  }
+  // "/" alone is the docroot itself: "." relative to the root fd.
+  const char* relative = exchange.scratch + 1;
+  queue_open(connection, *relative == '\0' ? "." : relative);
+}
+
+void Worker::queue_open(Connection& connection, const char* relative_path) {
+  Exchange& exchange = *connection.exchange;
+  connection.state = ConnectionState::resolving;
+  exchange.how = {};
+  // O_NONBLOCK: opening a FIFO someone left in the docroot must not park an
+  // io-wq thread waiting for a writer. It has no effect on regular files.
+  exchange.how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  // The kernel, not the normaliser, is the last word: nothing outside the
+  // docroot is ever opened, whatever symlinks say.
+  exchange.how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  io_uring_prep_openat2(queue(connection, Op::open), _context.root_fd, relative_path,
+                        &exchange.how);
+}
+
+void Worker::on_open(Connection& connection, int result) {
+  if (connection.state == ConnectionState::aborting) {
+    if (result >= 0) {
+      close_file(result);
+    }
+    return;
+  }
+  Exchange& exchange = *connection.exchange;
+  if (result < 0) {
+    bool next_index = exchange.index_tried > 0 && !exchange.checking_directory &&
+                      result == -ENOENT;
+    if (next_index) {
+      try_next_index(connection);
+      return;
+    }
+    uint16_t status = status_for_errno(-result);
+    if (status == 500) {
+      log_error("ringhttpd: worker %u: open %s: %s", _index, exchange.scratch,
+                strerror(-result));
+    }
+    respond_status(connection, status);
+    return;
+  }
+  exchange.file_fd = result;
+  // The fd is known only now, so STATX cannot be linked to the open. On this
+  // kernel STATX runs on an io-wq thread; the file cache keeps it off the
+  // warm path.
+  io_uring_prep_statx(queue(connection, Op::statx), exchange.file_fd, "", AT_EMPTY_PATH,
+                      STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_MTIME | STATX_INO,
+                      &exchange.stat_buffer);
+}
+
+void Worker::on_statx(Connection& connection, int result) {
+  if (connection.state == ConnectionState::aborting) {
+    return;
+  }
+  Exchange& exchange = *connection.exchange;
+  if (result < 0) {
+    log_error("ringhttpd: worker %u: statx %s: %s", _index, exchange.scratch, strerror(-result));
+    respond_status(connection, 500);
+    return;
+  }
+  exchange.file = FileInfo::from_statx(exchange.stat_buffer);
+  if (exchange.file.is_regular() && !exchange.checking_directory) {
+    send_file(connection);
+  } else if (exchange.file.is_directory() && !exchange.trailing_slash) {
+    respond_redirect_to_directory(connection);
+  } else {
+    // A directory without an index, or a FIFO, socket or device node.
+    respond_status(connection, 403);
+  }
+}
+
+CommonFields Worker::common_fields(const Exchange& exchange) {
+  CommonFields common;
+  common.date = _date.get(_now_seconds);
+  if (!exchange.keep_alive) {
+    common.connection_field = "close";
+  } else if (exchange.request.version_minor == 0) {
+    common.connection_field = "keep-alive";
+  }
+  return common;
+}
+
+void Worker::respond_status(Connection& connection, uint16_t status) {
+  Exchange& exchange = *connection.exchange;
+  HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
+  if (status == 405) {
+    render_status_response(head, common_fields(exchange), status, exchange.head_only, "Allow",
+                           {"GET, HEAD"});
+  } else {
+    render_status_response(head, common_fields(exchange), status, exchange.head_only);
+  }
+  send_head_only(connection, static_cast<uint32_t>(head.size()));
+}
+
+// "/docs" names a directory: 301 to "docs/", relative, so it stays right
+// behind any proxy or CDN that rewrites the host or the path prefix.
+void Worker::respond_redirect_to_directory(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  std::string_view path = target_path(exchange.request.target);
+  std::string_view last_segment = path.substr(path.rfind('/') + 1);
+  // "a:b/" would read as a URI scheme; "./a:b/" cannot.
+  std::string_view prefix = last_segment.find(':') != std::string_view::npos ? "./" : "";
+  HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
+  render_status_response(head, common_fields(exchange), 301, exchange.head_only, "Location",
+                         {prefix, last_segment, "/", target_query(exchange.request.target)});
+  send_head_only(connection, static_cast<uint32_t>(head.size()));
+}
+
+}  // namespace ringhttpd
