@@ -17,10 +17,14 @@ void close_pipe(Pipe& pipe) {
 }  // namespace
 
 PipePool::PipePool(uint32_t wanted_bytes, unsigned prefill) : _wanted_bytes(wanted_bytes) {
+  std::vector<Pipe*> made;
   for (unsigned i = 0; i < prefill; ++i) {
     if (Pipe* pipe = acquire()) {
-      release(pipe, true);
+      made.push_back(pipe);
     }
+  }
+  for (Pipe* pipe : made) {
+    release(pipe, true);
   }
 }
 

@@ -1,0 +1,326 @@
+#include "tests/integration/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace ringhttpd::test {
+namespace {
+
+constexpr auto io_timeout = std::chrono::seconds(20);
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+pid_t spawn(const std::vector<std::string>& args, int stdout_fd, int stderr_fd) {
+  std::vector<char*> argv;
+  for (const std::string& arg : args) {
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  }
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, stderr_fd, STDERR_FILENO);
+  pid_t pid = -1;
+  int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    errno = error;
+    fail("posix_spawn " + args[0]);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+// ---- TempDir ------------------------------------------------------------------
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/ringhttpd-test-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    fail("mkdtemp");
+  }
+  _path = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(_path, ignored);
+}
+
+std::string TempDir::write(const std::string& relative, const std::string& contents) const {
+  std::filesystem::path full = std::filesystem::path(_path) / relative;
+  std::filesystem::create_directories(full.parent_path());
+  std::ofstream file(full, std::ios::binary);
+  file.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  return full.string();
+}
+
+std::string TempDir::mkdir(const std::string& relative) const {
+  std::filesystem::path full = std::filesystem::path(_path) / relative;
+  std::filesystem::create_directories(full);
+  return full.string();
+}
+
+std::string random_bytes(size_t count, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::string bytes(count, '\0');
+  for (size_t i = 0; i < count; ++i) {
+    bytes[i] = static_cast<char>(random() & 0xFF);
+  }
+  return bytes;
+}
+
+// ---- ServerProcess ----------------------------------------------------------
+
+ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> extra_args) {
+  std::vector<std::string> args = {RINGHTTPD_BINARY, "--root", root, "--listen", "127.0.0.1:0",
+                                   "--workers", "2"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    fail("pipe2");
+  }
+  char stderr_pattern[] = "/tmp/ringhttpd-stderr-XXXXXX";
+  int stderr_fd = mkstemp(stderr_pattern);
+  _stderr_path = stderr_pattern;
+  _pid = spawn(args, out[1], stderr_fd);
+  close(out[1]);
+  close(stderr_fd);
+  _stdout_fd = out[0];
+
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + io_timeout;
+  while (text.find('\n') == std::string::npos) {
+    pollfd wait{_stdout_fd, POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || poll(&wait, 1, static_cast<int>(left.count())) <= 0) {
+      throw std::runtime_error("server did not report its port; stderr: " + stderr_text());
+    }
+    char chunk[512];
+    ssize_t n = read(_stdout_fd, chunk, sizeof chunk);
+    if (n <= 0) {
+      throw std::runtime_error("server exited at start; stderr: " + stderr_text());
+    }
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  size_t at = text.find("127.0.0.1:");
+  if (at == std::string::npos) {
+    throw std::runtime_error("unexpected start line: " + text);
+  }
+  _port = static_cast<uint16_t>(std::stoi(text.substr(at + 10)));
+}
+
+ServerProcess::~ServerProcess() {
+  if (_pid > 0) {
+    stop();
+  }
+  if (_stdout_fd >= 0) {
+    close(_stdout_fd);
+  }
+  unlink(_stderr_path.c_str());
+}
+
+int ServerProcess::stop() {
+  if (_pid <= 0) {
+    return -1;
+  }
+  kill(_pid, SIGTERM);
+  int status = wait_status(_pid);
+  _pid = -1;
+  return status;
+}
+
+std::string ServerProcess::stderr_text() const { return slurp(_stderr_path); }
+
+std::pair<int, std::string> run_to_exit(std::vector<std::string> args) {
+  args.insert(args.begin(), RINGHTTPD_BINARY);
+  char pattern[] = "/tmp/ringhttpd-stderr-XXXXXX";
+  int stderr_fd = mkstemp(pattern);
+  int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  pid_t pid = spawn(args, null_fd, stderr_fd);
+  close(null_fd);
+  close(stderr_fd);
+  int status = wait_status(pid);
+  std::string text = slurp(pattern);
+  unlink(pattern);
+  return {status, text};
+}
+
+// ---- Client -------------------------------------------------------------------
+
+std::optional<std::string> Response::header(const std::string& name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+Client::Client(uint16_t port) {
+  _fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    fail("connect");
+  }
+}
+
+Client::~Client() {
+  if (_fd >= 0) {
+    close(_fd);
+  }
+}
+
+void Client::send(const std::string& bytes) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(_fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      fail("send");
+    }
+    sent += static_cast<size_t>(n);
+  }
+}
+
+bool Client::fill(std::chrono::milliseconds timeout) {
+  pollfd wait{_fd, POLLIN, 0};
+  if (poll(&wait, 1, static_cast<int>(timeout.count())) <= 0) {
+    return false;
+  }
+  char chunk[65536];
+  ssize_t n = recv(_fd, chunk, sizeof chunk, 0);
+  if (n <= 0) {
+    return false;
+  }
+  _buffered.append(chunk, static_cast<size_t>(n));
+  return true;
+}
+
+Response Client::read_response(bool head_request) {
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout);
+  size_t head_end;
+  while ((head_end = _buffered.find("\r\n\r\n")) == std::string::npos) {
+    if (!fill(timeout)) {
+      throw std::runtime_error("connection ended before a response head; got: " + _buffered);
+    }
+  }
+  Response response;
+  std::string head = _buffered.substr(0, head_end + 2);
+  _buffered.erase(0, head_end + 4);
+  size_t line_end = head.find("\r\n");
+  response.status_line = head.substr(0, line_end);
+  if (response.status_line.rfind("HTTP/1.1 ", 0) != 0) {
+    throw std::runtime_error("bad status line: " + response.status_line);
+  }
+  response.status = std::stoi(response.status_line.substr(9, 3));
+  for (size_t at = line_end + 2; at < head.size();) {
+    size_t end = head.find("\r\n", at);
+    std::string line = head.substr(at, end - at);
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      throw std::runtime_error("bad header line: " + line);
+    }
+    size_t value_start = line.find_first_not_of(' ', colon + 1);
+    response.headers.emplace_back(line.substr(0, colon),
+                                  value_start == std::string::npos ? "" : line.substr(value_start));
+    at = end + 2;
+  }
+  if (head_request || response.status == 304 || response.status == 204) {
+    return response;
+  }
+  std::optional<std::string> length = response.header("Content-Length");
+  if (!length) {
+    throw std::runtime_error("response without Content-Length: " + response.status_line);
+  }
+  size_t wanted = std::stoull(*length);
+  while (_buffered.size() < wanted) {
+    if (!fill(timeout)) {
+      throw std::runtime_error("body ended after " + std::to_string(_buffered.size()) + " of " +
+                               std::to_string(wanted) + " bytes");
+    }
+  }
+  response.body = _buffered.substr(0, wanted);
+  _buffered.erase(0, wanted);
+  return response;
+}
+
+Response Client::get(const std::string& target, const std::string& extra_headers,
+                     const std::string& method) {
+  send(method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n");
+  return read_response(method == "HEAD");
+}
+
+bool Client::closed_by_peer(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pollfd wait{_fd, POLLIN, 0};
+    if (poll(&wait, 1, static_cast<int>(left.count())) <= 0) {
+      return false;
+    }
+    char byte;
+    ssize_t n = recv(_fd, &byte, 1, 0);
+    if (n <= 0) {
+      return _buffered.empty();
+    }
+    _buffered.push_back(byte);
+  }
+}
+
+std::string Client::read_until_close(std::chrono::milliseconds timeout) {
+  while (fill(timeout)) {
+  }
+  std::string all = std::move(_buffered);
+  _buffered.clear();
+  return all;
+}
+
+}  // namespace ringhttpd::test

@@ -1,0 +1,93 @@
+#pragma once
+// Black-box test harness: a temporary docroot, the real ringhttpd binary on
+// an ephemeral loopback port, and a small HTTP/1.1 client over real sockets.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringhttpd::test {
+
+// A temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return _path; }
+  // Writes a file (creating parent directories) and returns its full path.
+  std::string write(const std::string& relative, const std::string& contents) const;
+  std::string mkdir(const std::string& relative) const;
+
+ private:
+  std::string _path;
+};
+
+std::string random_bytes(size_t count, uint64_t seed);
+
+// The server process. Started with --listen 127.0.0.1:0; the port is read
+// from its "listening on" line. stop() sends SIGTERM and returns the exit
+// status; the destructor stops it if the test did not.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& root, std::vector<std::string> extra_args = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  uint16_t port() const { return _port; }
+  int stop();           // SIGTERM, wait; returns the exit status (or 128+signal)
+  std::string stderr_text() const;
+
+ private:
+  pid_t _pid = -1;
+  uint16_t _port = 0;
+  int _stdout_fd = -1;
+  std::string _stderr_path;
+};
+
+// Runs the binary to completion (for flag errors); returns {status, stderr}.
+std::pair<int, std::string> run_to_exit(std::vector<std::string> args);
+
+struct Response {
+  int status = 0;
+  std::string status_line;
+  std::vector<std::pair<std::string, std::string>> headers;  // in order, names as sent
+  std::string body;
+  std::optional<std::string> header(const std::string& name) const;  // case-insensitive
+};
+
+// One TCP connection to the server.
+class Client {
+ public:
+  explicit Client(uint16_t port);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void send(const std::string& bytes);
+  // Reads one response; `head_request` means no body follows whatever
+  // Content-Length says. Throws std::runtime_error on EOF or a malformed one.
+  Response read_response(bool head_request = false);
+  // Sends one request and reads its response.
+  Response get(const std::string& target, const std::string& extra_headers = "",
+               const std::string& method = "GET");
+  // True when the server closes the connection (EOF or reset) within the
+  // timeout, with no unread response bytes before it.
+  bool closed_by_peer(std::chrono::milliseconds timeout);
+  // Reads everything until EOF (or timeout): for raw exchanges.
+  std::string read_until_close(std::chrono::milliseconds timeout);
+  int fd() const { return _fd; }
+
+ private:
+  bool fill(std::chrono::milliseconds timeout);
+  int _fd = -1;
+  std::string _buffered;
+};
+
+}  // namespace ringhttpd::test

@@ -1,0 +1,116 @@
+#include "conf/command_line.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <string>
+#include <vector>
+
+namespace ringhttpd {
+namespace {
+
+CommandLine parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "ringhttpd");
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) {
+    argv.push_back(arg.c_str());
+  }
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TEST(CommandLine, Defaults) {
+  Config config = parse({"--root", "/tmp"}).config;
+  EXPECT_EQ(config.root, "/tmp");
+  ASSERT_EQ(config.listen.size(), 1u);
+  EXPECT_EQ(config.listen[0].text, "0.0.0.0:8080");
+  EXPECT_GE(config.workers, 1u);
+  EXPECT_EQ(config.index_files, (std::vector<std::string>{"index.html", "index.htm"}));
+  EXPECT_EQ(config.keepalive_timeout_ms, 15000u);
+  EXPECT_EQ(config.header_timeout_ms, 10000u);
+  EXPECT_GT(config.max_connections, 0u);
+}
+
+TEST(CommandLine, ParsesFlags) {
+  Config config = parse({"--root", "/tmp", "--listen", "127.0.0.1:0", "--listen", "[::1]:81",
+                         "--workers", "3", "--index", "default.htm", "--keepalive-timeout",
+                         "500ms", "--header-timeout", "2m", "--max-connections", "77"})
+                      .config;
+  ASSERT_EQ(config.listen.size(), 2u);
+  EXPECT_EQ(config.listen[1].address.ss_family, AF_INET6);
+  EXPECT_EQ(config.workers, 3u);
+  EXPECT_EQ(config.index_files, (std::vector<std::string>{"default.htm"}));
+  EXPECT_EQ(config.keepalive_timeout_ms, 500u);
+  EXPECT_EQ(config.header_timeout_ms, 120000u);
+  EXPECT_EQ(config.max_connections, 77u);
+}
+
+TEST(CommandLine, HelpListsEveryFlagWithDefaults) {
+  CommandLine result = parse({"--help"});
+  EXPECT_TRUE(result.exit_now);
+  for (const char* flag : {"--root", "--listen", "--workers", "--index", "--keepalive-timeout",
+                           "--header-timeout", "--max-uri", "--max-header", "--version"}) {
+    EXPECT_NE(result.output.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(result.output.find("(default: 15s)"), std::string::npos);
+  EXPECT_TRUE(parse({"--version"}).exit_now);
+}
+
+TEST(CommandLine, BadValuesNameTheFlag) {
+  EXPECT_EQ(error_of({}).rfind("--root: missing", 0), 0u) << error_of({});
+  EXPECT_EQ(error_of({"--root", "/nonexistent-dir"}),
+            "--root: '/nonexistent-dir': No such file or directory");
+  EXPECT_EQ(error_of({"--root", "/etc/hostname"}), "--root: '/etc/hostname' is not a directory");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--listen", "127.0.0.1:70000"}),
+            "--listen: '70000' is out of range (0-65535)");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--listen", "example.com:80"}),
+            "--listen: 'example.com' is not a numeric IPv4 or IPv6 address");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--listen", "::1:80"}),
+            "--listen: '::1:80': write IPv6 addresses as [ADDRESS]:PORT");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--workers", "0"}), "--workers: '0' is out of range (1-1024)");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--workers", "two"}), "--workers: 'two' is not a whole number");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--keepalive-timeout", "5 minutes"}),
+            "--keepalive-timeout: '5 minutes' is not a duration (examples: 15, 15s, 500ms, 2m)");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--index", "../x"}), "--index: '../x' is not a plain file name");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--max-uri", "100000"}),
+            "--max-uri: '100000' is out of range (256-16384)");
+  EXPECT_NE(error_of({"--root", "/tmp", "--no-such-flag"}).find("no-such-flag"), std::string::npos);
+  EXPECT_NE(error_of({"--root", "/tmp", "stray"}).find("stray"), std::string::npos);
+}
+
+TEST(CommandLine, ListenForms) {
+  ListenAddress any = parse_listen_address("8080");
+  EXPECT_EQ(any.address.ss_family, AF_INET);
+  EXPECT_EQ(ntohs(reinterpret_cast<sockaddr_in&>(any.address).sin_port), 8080);
+  ListenAddress colon = parse_listen_address(":81");
+  EXPECT_EQ(reinterpret_cast<sockaddr_in&>(colon.address).sin_addr.s_addr, htonl(INADDR_ANY));
+  ListenAddress local = parse_listen_address("localhost:82");
+  EXPECT_EQ(reinterpret_cast<sockaddr_in&>(local.address).sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+  ListenAddress v6 = parse_listen_address("[::]:83");
+  EXPECT_EQ(v6.address.ss_family, AF_INET6);
+  EXPECT_THROW(parse_listen_address("[::1]"), ConfigError);
+  EXPECT_THROW(parse_listen_address("1.2.3.4:"), ConfigError);
+}
+
+TEST(CommandLine, Durations) {
+  EXPECT_EQ(parse_duration_ms("--x", "15"), 15000u);
+  EXPECT_EQ(parse_duration_ms("--x", "15s"), 15000u);
+  EXPECT_EQ(parse_duration_ms("--x", "250ms"), 250u);
+  EXPECT_EQ(parse_duration_ms("--x", "1h"), 3600000u);
+  EXPECT_THROW(parse_duration_ms("--x", "25h"), ConfigError);
+  EXPECT_THROW(parse_duration_ms("--x", "s"), ConfigError);
+  EXPECT_THROW(parse_duration_ms("--x", "-1"), ConfigError);
+  EXPECT_THROW(parse_duration_ms("--x", "1.5s"), ConfigError);
+}
+
+}  // namespace
+}  // namespace ringhttpd
