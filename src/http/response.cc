@@ -39,6 +39,9 @@ std::string_view reason_phrase(uint16_t status) {
 }
 
 void HeaderWriter::append(std::string_view text) {
+  if (text.empty()) {
+    return;  // its data() may be null, and memcpy(.., nullptr, 0) is undefined
+  }
   if (_overflowed || text.size() > _capacity - _size) {
     _overflowed = true;
     return;

@@ -1,0 +1,62 @@
+# ringhttpd: the two commands a user needs, each installing what it lacks.
+#   make run    build (release) and serve tests/demo-site on http://127.0.0.1:8080/
+#   make test   build with -Werror and run every test, then again under ASan+UBSan
+# Also: make build, make bench, make clean.
+
+SHELL := /bin/bash
+BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake liburing-dev libmimalloc-dev \
+                  libcxxopts-dev libgtest-dev libbenchmark-dev media-types
+TEST_PACKAGES := curl
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOBS ?= $(shell nproc)
+PORT ?= 8080
+
+.PHONY: run test build bench deps test-deps clean
+
+# Installs only what is missing, so a ready machine does no apt work at all.
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES))
+
+build-release/build.ninja: | deps
+	meson setup build-release --buildtype=release -Dtests=false
+
+build: deps build-release/build.ninja
+	ninja -C build-release -j $(JOBS)
+
+run: build
+	./build-release/src/ringhttpd --root tests/demo-site --listen 127.0.0.1:$(PORT) --workers 2
+
+build-test/build.ninja: | deps
+	meson setup build-test --buildtype=debugoptimized -Dwerror=true
+
+build-asan/build.ninja: | deps
+	meson setup build-asan --buildtype=debug -Dwerror=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dmimalloc=disabled
+
+test: test-deps build-test/build.ninja build-asan/build.ninja
+	ninja -C build-test -j $(JOBS)
+	meson test -C build-test --print-errorlogs --num-processes 1
+	ninja -C build-asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C build-asan --print-errorlogs --num-processes 1 --timeout-multiplier 3
+
+bench: deps build-release/build.ninja
+	meson configure build-release -Dtests=true
+	ninja -C build-release -j $(JOBS)
+	meson test -C build-release --benchmark --verbose
+
+clean:
+	rm -rf build build-release build-test build-asan

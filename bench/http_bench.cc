@@ -1,0 +1,113 @@
+// Microbenchmarks of the request path's pure functions: parsing, path
+// normalisation, MIME lookup, date and response-head rendering.
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "cache/file_info.h"
+#include "conf/mime_types.h"
+#include "src/http/http_date.h"
+#include "src/http/path.h"
+#include "src/http/request.h"
+#include "src/http/response.h"
+
+namespace ringhttpd {
+namespace {
+
+const std::string short_request = "GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
+
+std::string browser_request() {
+  std::string request =
+      "GET /assets/app.3f9a1c.js?v=12 HTTP/1.1\r\n"
+      "Host: origin.example.com\r\n"
+      "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0 Safari/537.36\r\n"
+      "Accept: */*\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
+      "Accept-Language: en-US,en;q=0.9\r\nReferer: https://example.com/\r\n"
+      "If-None-Match: \"6b03e044.1a0a7a96-1f00\"\r\n"
+      "If-Modified-Since: Mon, 23 Nov 2026 06:42:12 GMT\r\n"
+      "Connection: keep-alive\r\nCache-Control: max-age=0\r\n"
+      "Sec-Fetch-Dest: script\r\nSec-Fetch-Mode: no-cors\r\nSec-Fetch-Site: same-origin\r\n"
+      "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\nVia: 1.1 edge\r\n"
+      "CDN-Loop: edge\r\nX-Request-Id: 8c3e2f0a-4b1d-4c6e-9f3a-2d7b5e1c0a9f\r\n"
+      "Pragma: no-cache\r\nDNT: 1\r\n\r\n";
+  return request;
+}
+
+void parse_benchmark(benchmark::State& state, const std::string& input) {
+  ParseLimits limits;
+  Request request;
+  for (auto _ : state) {
+    ParseResult result = parse_request(input, limits, request);
+    benchmark::DoNotOptimize(result);
+    benchmark::DoNotOptimize(request);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input.size()));
+}
+
+void BM_ParseShortRequest(benchmark::State& state) { parse_benchmark(state, short_request); }
+BENCHMARK(BM_ParseShortRequest);
+
+void BM_Parse20HeaderRequest(benchmark::State& state) {
+  static const std::string input = browser_request();
+  parse_benchmark(state, input);
+}
+BENCHMARK(BM_Parse20HeaderRequest);
+
+void BM_NormalizePath(benchmark::State& state) {
+  const std::string target = "/assets/./img/../css/site%20main.css?v=3";
+  char out[256];
+  for (auto _ : state) {
+    NormalizedPath path = normalize_target(target, out, sizeof out);
+    benchmark::DoNotOptimize(path);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_NormalizePath);
+
+void BM_MimeLookup(benchmark::State& state) {
+  MimeTypes types;
+  types.load_file("/etc/mime.types");
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(types.lookup("/assets/fonts/inter-var.WOFF2"));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MimeLookup);
+
+void BM_FormatHttpDate(benchmark::State& state) {
+  char out[http_date_bytes];
+  time_t seconds = 1795000000;
+  for (auto _ : state) {
+    format_http_date(seconds++, out);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_FormatHttpDate);
+
+void BM_RenderFileHead(benchmark::State& state) {
+  FileInfo file;
+  file.size = 6144;
+  file.mtime_sec = 1795000000;
+  file.mtime_nsec = 123456789;
+  file.mode = S_IFREG | 0644;
+  DateCache date;
+  char buffer[1024];
+  for (auto _ : state) {
+    HeaderWriter head(buffer, sizeof buffer);
+    render_file_head(head, {date.get(1795000000), ""}, file, "text/html");
+    benchmark::DoNotOptimize(head.size());
+    benchmark::DoNotOptimize(buffer);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderFileHead);
+
+}  // namespace
+}  // namespace ringhttpd
+
+BENCHMARK_MAIN();
