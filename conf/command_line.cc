@@ -215,6 +215,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   }
   if (parsed.count("version")) {
     result.exit_now = true;
+    result.version_requested = true;
     result.output = "ringhttpd " RINGHTTPD_VERSION "\n";
     return result;
   }
@@ -259,6 +260,11 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   config.pipe_size_bytes = static_cast<uint32_t>(
       parse_unsigned("--pipe-size", parsed["pipe-size"].as<std::string>(), 4096, 1 << 20));
   config.mime_types_path = parsed["mime-types"].as<std::string>();
+  // The default file may be absent (the built-in table serves then); a file
+  // named on the command line must be readable.
+  if (parsed.count("mime-types") && access(config.mime_types_path.c_str(), R_OK) != 0) {
+    fail("--mime-types", "'" + config.mime_types_path + "': " + std::strerror(errno));
+  }
   return result;
 }
 

@@ -18,6 +18,7 @@ struct ConfigError : std::runtime_error {
 struct CommandLine {
   Config config;
   bool exit_now = false;   // --help or --version: print `output`, exit 0
+  bool version_requested = false;
   std::string output;
 };
 

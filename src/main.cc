@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   if (command_line.exit_now) {
     std::fputs(command_line.output.c_str(), stdout);
 #ifdef RINGHTTPD_MIMALLOC
-    if (command_line.output.rfind("ringhttpd ", 0) == 0) {
+    if (command_line.version_requested) {
       std::printf("allocator: mimalloc %d\n", mi_version());
     }
 #endif

@@ -55,11 +55,7 @@ int run_server(const Config& config) {
   }
 
   MimeTypes mime_types;
-  if (!mime_types.load_file(config.mime_types_path) && config.mime_types_path != Config{}.mime_types_path) {
-    log_error("ringhttpd: --mime-types: cannot read '%s': %s", config.mime_types_path.c_str(),
-              strerror(errno));
-    return 1;
-  }
+  mime_types.load_file(config.mime_types_path);  // absent: the built-in table serves
 
   int root_fd = open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) {

@@ -62,7 +62,9 @@ TEST(CommandLine, HelpListsEveryFlagWithDefaults) {
     EXPECT_NE(result.output.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(result.output.find("(default: 15s)"), std::string::npos);
+  EXPECT_FALSE(result.version_requested);
   EXPECT_TRUE(parse({"--version"}).exit_now);
+  EXPECT_TRUE(parse({"--version"}).version_requested);
 }
 
 TEST(CommandLine, BadValuesNameTheFlag) {
@@ -83,6 +85,8 @@ TEST(CommandLine, BadValuesNameTheFlag) {
   EXPECT_EQ(error_of({"--root", "/tmp", "--index", "../x"}), "--index: '../x' is not a plain file name");
   EXPECT_EQ(error_of({"--root", "/tmp", "--max-uri", "100000"}),
             "--max-uri: '100000' is out of range (256-16384)");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--mime-types", "/nonexistent/mime.types"}),
+            "--mime-types: '/nonexistent/mime.types': No such file or directory");
   EXPECT_NE(error_of({"--root", "/tmp", "--no-such-flag"}).find("no-such-flag"), std::string::npos);
   EXPECT_NE(error_of({"--root", "/tmp", "stray"}).find("stray"), std::string::npos);
 }
