@@ -101,7 +101,8 @@ class Worker {
 
   // worker_send.cc: the send chain and the close path.
   void send_file(Connection& connection);
-  void send_head_only(Connection& connection, uint32_t head_bytes);
+  void send_head_only(Connection& connection, const HeaderWriter& head);
+  bool head_fits(Connection& connection, const HeaderWriter& head);
   void queue_splice_chunk(Connection& connection);
   void queue_pipe_flush(Connection& connection);
   void on_chain_completion(Connection& connection, Op op, int result);

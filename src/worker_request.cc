@@ -26,6 +26,14 @@ constexpr size_t max_index_name_bytes = 256;
 // Idle connections receive into a provided buffer (the kernel picks one only
 // when bytes arrive, so waiting costs no memory). A connection holding a
 // partial request receives straight into its exchange, after the bytes it has.
+//
+// Single-shot RECV, armed only while the connection wants input, rather than
+// multishot: a multishot RECV keeps delivering while a response is being
+// sent, and a client pipelining faster than we answer would then need
+// unbounded buffering or a cancel race. Armed on demand, unread requests stay
+// in the socket and TCP pushes back. (On 6.18 a RECV on an empty
+// non-blocking socket is poll-armed, not failed with -EAGAIN.) Whether
+// multishot is worth its complexity is a load-benchmark question.
 void Worker::arm_recv(Connection& connection) {
   io_uring_sqe* sqe = queue(connection, Op::recv);
   Exchange* exchange = connection.exchange;
@@ -279,7 +287,7 @@ void Worker::respond_status(Connection& connection, uint16_t status) {
   } else {
     render_status_response(head, common_fields(exchange), status, exchange.head_only);
   }
-  send_head_only(connection, static_cast<uint32_t>(head.size()));
+  send_head_only(connection, head);
 }
 
 // "/docs" names a directory: 301 to "docs/", relative, so it stays right
@@ -293,7 +301,7 @@ void Worker::respond_redirect_to_directory(Connection& connection) {
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
   render_status_response(head, common_fields(exchange), 301, exchange.head_only, "Location",
                          {prefix, last_segment, "/", target_query(exchange.request.target)});
-  send_head_only(connection, static_cast<uint32_t>(head.size()));
+  send_head_only(connection, head);
 }
 
 }  // namespace ringhttpd

@@ -29,15 +29,31 @@ constexpr int64_t linger_cap_ms = 30'000;
 
 }  // namespace
 
-void Worker::send_head_only(Connection& connection, uint32_t head_bytes) {
+// The scratch area is sized for the longest head (max URI plus fixed fields),
+// so this never fails; if a change ever broke that, the connection closes
+// rather than send a cut-off head.
+bool Worker::head_fits(Connection& connection, const HeaderWriter& head) {
+  if (!head.overflowed()) {
+    return true;
+  }
+  log_error("ringhttpd: worker %u: response head larger than %u bytes; closing", _index,
+            connection.exchange->scratch_capacity);
+  abort(connection);
+  return false;
+}
+
+void Worker::send_head_only(Connection& connection, const HeaderWriter& head) {
+  if (!head_fits(connection, head)) {
+    return;
+  }
   Exchange& exchange = *connection.exchange;
   close_file(exchange.file_fd);  // HEAD, an empty file or an error: no body
-  exchange.head_out_bytes = head_bytes;
+  exchange.head_out_bytes = static_cast<uint32_t>(head.size());
   exchange.body_remaining = 0;
   exchange.chain_pending = 1;
   connection.state = ConnectionState::sending;
-  io_uring_prep_send(queue(connection, Op::send), connection.fd, exchange.scratch, head_bytes,
-                     head_send_flags);
+  io_uring_prep_send(queue(connection, Op::send), connection.fd, exchange.scratch,
+                     exchange.head_out_bytes, head_send_flags);
 }
 
 void Worker::send_file(Connection& connection) {
@@ -48,7 +64,10 @@ void Worker::send_file(Connection& connection) {
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
   render_file_head(head, common_fields(exchange), exchange.file, content_type);
   if (exchange.head_only || exchange.file.size == 0) {
-    send_head_only(connection, static_cast<uint32_t>(head.size()));
+    send_head_only(connection, head);
+    return;
+  }
+  if (!head_fits(connection, head)) {
     return;
   }
   exchange.pipe = _pipes.acquire();

@@ -2,6 +2,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,12 +41,44 @@ bool iequals(const std::string& a, const std::string& b) {
          });
 }
 
-pid_t spawn(const std::vector<std::string>& args, int stdout_fd, int stderr_fd) {
+// io_uring_setup -> EPERM; every other syscall allowed.
+void deny_io_uring_setup() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+}
+
+std::vector<char*> argv_of(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& arg : args) {
     argv.push_back(const_cast<char*>(arg.c_str()));
   }
   argv.push_back(nullptr);
+  return argv;
+}
+
+// fork+exec for the one case posix_spawn cannot do: a seccomp filter.
+pid_t spawn_without_io_uring(const std::vector<std::string>& args, int stdout_fd, int stderr_fd) {
+  std::vector<char*> argv = argv_of(args);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(stdout_fd, STDOUT_FILENO);
+    dup2(stderr_fd, STDERR_FILENO);
+    deny_io_uring_setup();
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+pid_t spawn(const std::vector<std::string>& args, int stdout_fd, int stderr_fd) {
+  std::vector<char*> argv = argv_of(args);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
@@ -112,8 +149,9 @@ std::string random_bytes(size_t count, uint64_t seed) {
 
 // ---- ServerProcess ----------------------------------------------------------
 
-ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {RINGHTTPD_BINARY, "--root", root, "--listen", "127.0.0.1:0",
+ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> extra_args,
+                             const std::string& listen) {
+  std::vector<std::string> args = {RINGHTTPD_BINARY, "--root", root, "--listen", listen,
                                    "--workers", "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   int out[2];
@@ -144,11 +182,13 @@ ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> e
     }
     text.append(chunk, static_cast<size_t>(n));
   }
-  size_t at = text.find("127.0.0.1:");
-  if (at == std::string::npos) {
+  // "ringhttpd: listening on http://127.0.0.1:PORT/ ..." or "http://[::1]:PORT/"
+  size_t slash = text.find('/', text.find("http://") + 7);
+  size_t colon = text.rfind(':', slash);
+  if (slash == std::string::npos || colon == std::string::npos) {
     throw std::runtime_error("unexpected start line: " + text);
   }
-  _port = static_cast<uint16_t>(std::stoi(text.substr(at + 10)));
+  _port = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
 }
 
 ServerProcess::~ServerProcess() {
@@ -173,12 +213,13 @@ int ServerProcess::stop() {
 
 std::string ServerProcess::stderr_text() const { return slurp(_stderr_path); }
 
-std::pair<int, std::string> run_to_exit(std::vector<std::string> args) {
+std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny_io_uring) {
   args.insert(args.begin(), RINGHTTPD_BINARY);
   char pattern[] = "/tmp/ringhttpd-stderr-XXXXXX";
   int stderr_fd = mkstemp(pattern);
   int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  pid_t pid = spawn(args, null_fd, stderr_fd);
+  pid_t pid = deny_io_uring ? spawn_without_io_uring(args, null_fd, stderr_fd)
+                            : spawn(args, null_fd, stderr_fd);
   close(null_fd);
   close(stderr_fd);
   int status = wait_status(pid);
@@ -198,13 +239,24 @@ std::optional<std::string> Response::header(const std::string& name) const {
   return std::nullopt;
 }
 
-Client::Client(uint16_t port) {
-  _fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+Client::Client(uint16_t port, bool ipv6) {
+  _fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage storage{};
+  socklen_t length;
+  if (ipv6) {
+    auto& address = reinterpret_cast<sockaddr_in6&>(storage);
+    address.sin6_family = AF_INET6;
+    address.sin6_port = htons(port);
+    address.sin6_addr = in6addr_loopback;
+    length = sizeof address;
+  } else {
+    auto& address = reinterpret_cast<sockaddr_in&>(storage);
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    length = sizeof address;
+  }
+  if (connect(_fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     fail("connect");
   }
 }

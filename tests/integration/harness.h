@@ -35,7 +35,9 @@ std::string random_bytes(size_t count, uint64_t seed);
 // status; the destructor stops it if the test did not.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& root, std::vector<std::string> extra_args = {});
+  // `listen` is the --listen value; the port is read back from the start line.
+  ServerProcess(const std::string& root, std::vector<std::string> extra_args = {},
+                const std::string& listen = "127.0.0.1:0");
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -52,7 +54,9 @@ class ServerProcess {
 };
 
 // Runs the binary to completion (for flag errors); returns {status, stderr}.
-std::pair<int, std::string> run_to_exit(std::vector<std::string> args);
+// With `deny_io_uring`, a seccomp filter in the child makes io_uring_setup
+// fail with EPERM, as Docker's default profile does.
+std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny_io_uring = false);
 
 struct Response {
   int status = 0;
@@ -65,7 +69,7 @@ struct Response {
 // One TCP connection to the server.
 class Client {
  public:
-  explicit Client(uint16_t port);
+  explicit Client(uint16_t port, bool ipv6 = false);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -449,6 +449,43 @@ TEST(ServerFlags, PortInUseIsOneClearLine) {
   close(fd);
 }
 
+TEST(ServerFlags, UnavailableIoUringIsOneClearLine) {
+  TempDir root;
+  auto [status, text] = run_to_exit({"--root", root.path(), "--listen", "127.0.0.1:0"}, true);
+  EXPECT_EQ(status, 1) << text;
+  EXPECT_EQ(text.rfind("ringhttpd: io_uring is unavailable: io_uring_setup failed: "
+                       "Operation not permitted (",
+                       0),
+            0u)
+      << text;
+  EXPECT_NE(text.find("seccomp"), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+}
+
+TEST(ServerListen, Ipv6AndSeveralWorkersOnOnePort) {
+  int probe = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 loopback{};
+  loopback.sin6_family = AF_INET6;
+  loopback.sin6_addr = in6addr_loopback;
+  bool has_ipv6 = probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) == 0;
+  close(probe);
+  if (!has_ipv6) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  TempDir root;
+  root.write("a.txt", "a");
+  ServerProcess server(root.path(), {"--workers", "4"}, "[::1]:0");
+  // Many connections: SO_REUSEPORT spreads them over all four workers,
+  // which must all be listening on the one port that was printed.
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 32; ++i) {
+    clients.push_back(std::make_unique<Client>(server.port(), true));
+    EXPECT_EQ(clients.back()->get("/a.txt").body, "a");
+  }
+  EXPECT_EQ(server.stop(), 0);
+  expect_clean_stderr(server.stderr_text());
+}
+
 TEST(DemoSite, ServesTheBundledDocroot) {
   ServerProcess server(RINGHTTPD_DEMO_ROOT);
   Client client(server.port());
