@@ -78,17 +78,17 @@ std::vector<std::string> validate_index_files(std::string_view text) {
   return names;
 }
 
-// Each worker keeps a few descriptors of its own (ring, listener, pipes,
-// files being served); the rest of RLIMIT_NOFILE is shared by connections.
-uint32_t derive_max_connections(unsigned workers) {
+// The descriptor budget. A few descriptors per worker are its own (ring,
+// listeners, pipes); of the rest of RLIMIT_NOFILE, each worker gets an equal
+// share, half for connections and half for the files its cache holds open.
+// So the cache can never take the descriptors connections need.
+uint64_t fd_share_per_worker(unsigned workers) {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
-  uint64_t budget = limit.rlim_cur == RLIM_INFINITY ? 1'000'000 : limit.rlim_cur;
+  uint64_t budget = limit.rlim_cur == RLIM_INFINITY ? 2'000'000 : limit.rlim_cur;
   uint64_t reserve = 64 + 16ull * workers;
-  uint64_t per_worker = budget > reserve ? (budget - reserve) / workers : 16;
-  // Each connection may hold a socket and an open file at once.
-  per_worker /= 2;
-  return static_cast<uint32_t>(std::clamp<uint64_t>(per_worker, 16, 1'000'000));
+  uint64_t per_worker = budget > reserve ? (budget - reserve) / workers : 32;
+  return per_worker / 2;
 }
 
 }  // namespace
@@ -195,6 +195,14 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value("0"))
     ("pipe-size", "bytes per splice pipe (F_SETPIPE_SZ; 4096-1048576)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)))
+    ("cache-entries", "open-file cache entries per worker (0: off; capped by the fd budget)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_entries)))
+    ("cache-valid", "recheck a cached file (or retry a cached miss) after this",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.cache_valid_ms)))
+    ("cache-body-max", "files up to this many bytes are served from memory",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_body_max_bytes)))
+    ("cache-body-bytes", "memory for cached bodies, all workers together",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_body_total_bytes)))
     ("mime-types", "mime.types file; built-in table when absent",
      cxxopts::value<std::string>()->default_value(defaults.mime_types_path))
     ("h,help", "print this help and exit")
@@ -255,8 +263,18 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       "--max-uri", parsed["max-uri"].as<std::string>(), 256, config.max_header_bytes));
   uint32_t max_connections = static_cast<uint32_t>(parse_unsigned(
       "--max-connections", parsed["max-connections"].as<std::string>(), 0, 1'000'000));
-  config.max_connections =
-      max_connections != 0 ? max_connections : derive_max_connections(config.workers);
+  uint64_t fd_share = fd_share_per_worker(config.workers);
+  config.max_connections = max_connections != 0
+                               ? max_connections
+                               : static_cast<uint32_t>(std::clamp<uint64_t>(fd_share, 16, 1'000'000));
+  config.cache_entries = static_cast<uint32_t>(std::min<uint64_t>(
+      parse_unsigned("--cache-entries", parsed["cache-entries"].as<std::string>(), 0, 10'000'000),
+      fd_share));
+  config.cache_valid_ms = parse_duration_ms("--cache-valid", parsed["cache-valid"].as<std::string>());
+  config.cache_body_max_bytes = static_cast<uint32_t>(parse_unsigned(
+      "--cache-body-max", parsed["cache-body-max"].as<std::string>(), 0, 16u << 20));
+  config.cache_body_total_bytes = parse_unsigned(
+      "--cache-body-bytes", parsed["cache-body-bytes"].as<std::string>(), 0, 1ull << 40);
   config.pipe_size_bytes = static_cast<uint32_t>(
       parse_unsigned("--pipe-size", parsed["pipe-size"].as<std::string>(), 4096, 1 << 20));
   config.mime_types_path = parsed["mime-types"].as<std::string>();

@@ -30,6 +30,11 @@ struct Config {
   uint32_t max_header_count = 100;           // more fields -> 431
   uint32_t max_connections = 0;              // per worker; 0 = derive from RLIMIT_NOFILE
   uint32_t pipe_size_bytes = 256 * 1024;     // splice pipe capacity (F_SETPIPE_SZ)
+  // Open-file cache, per worker (cache/file_cache.h).
+  uint32_t cache_entries = 16384;            // capped by the fd budget, see command_line.cc
+  uint32_t cache_valid_ms = 2'000;           // recheck a file (or retry a miss) after this
+  uint32_t cache_body_max_bytes = 64 * 1024; // files up to this size are kept in memory
+  uint64_t cache_body_total_bytes = 256ull << 20;  // all workers together
   std::string mime_types_path = "/etc/mime.types";
 };
 

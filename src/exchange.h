@@ -4,12 +4,15 @@
 // keep-alive connection waiting for its next request holds none of it.
 
 #include <linux/openat2.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "cache/file_cache.h"
 #include "cache/file_info.h"
 #include "src/http/request.h"
 #include "uring/pipe_pool.h"
@@ -38,11 +41,15 @@ struct Exchange {
   bool checking_directory = false;  // every index missed: does the dir exist?
   open_how how{};
   struct statx stat_buffer{};
-  int file_fd = -1;
+  int file_fd = -1;           // opened on a miss, until the cache takes it
   FileInfo file;
+  CacheEntry* entry = nullptr;  // the file being served; holds a reference
 
-  // Sending: the head, then body bytes spliced file -> pipe -> socket.
-  uint32_t head_out_bytes = 0;
+  // Sending: the head with a cached body in one SENDMSG, or the head then
+  // body bytes spliced file -> pipe -> socket.
+  iovec vectors[2] = {};
+  msghdr message = {};
+  uint32_t head_out_bytes = 0;    // what the first SEND/SENDMSG must report
   uint64_t body_offset = 0;
   uint64_t body_remaining = 0;
   uint32_t pipe_bytes = 0;        // spliced in, not yet out
@@ -62,6 +69,7 @@ struct Exchange {
     index_tried = 0;
     checking_directory = false;
     file_fd = -1;
+    entry = nullptr;
     head_out_bytes = 0;
     body_offset = 0;
     body_remaining = 0;

@@ -22,6 +22,15 @@ constexpr unsigned prefilled_pipes = 4;
 // fixed fields, and an index file name appended to a directory path.
 constexpr uint32_t scratch_reserve_bytes = 1536;
 
+CacheLimits cache_limits(const Config& config) {
+  CacheLimits limits;
+  limits.max_entries = config.cache_entries;
+  limits.valid_ms = config.cache_valid_ms;
+  limits.body_max_bytes = config.cache_body_max_bytes;
+  limits.body_total_bytes = config.cache_body_total_bytes / config.workers;
+  return limits;
+}
+
 uring::RingOptions ring_options(const Config& config) {
   uring::RingOptions options;
   // Every connection can have a few completions due at once; size the CQ so
@@ -43,6 +52,7 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _pipes(context.config->pipe_size_bytes, prefilled_pipes),
       _exchanges(context.config->max_header_bytes,
                  context.config->max_uri_bytes + scratch_reserve_bytes),
+      _cache(cache_limits(*context.config), *this),
       _listeners(std::move(listeners)),
       _accept_armed(_listeners.size(), false) {
   _ring.require_opcodes({IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SPLICE,
@@ -56,7 +66,18 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
   _tick_interval.tv_nsec = (tick_ms % 1000) * 1'000'000;
 }
 
+Worker::~Worker() { _cache.clear(); }
+
+void Worker::close_fd(int fd) {
+  if (_loop_running) {
+    io_uring_prep_close(queue_detached(Op::close_file), fd);
+  } else {
+    close(fd);  // start-up or tear-down: nothing would submit a queued CLOSE
+  }
+}
+
 void Worker::run() {
+  _loop_running = true;
   refresh_clock();
   for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
     arm_accept(listener);
@@ -71,6 +92,7 @@ void Worker::run() {
     refresh_clock();
     _ring.drain_completions([this](const io_uring_cqe* cqe) { dispatch(cqe); });
   }
+  _loop_running = false;
 }
 
 void Worker::refresh_clock() {
@@ -118,6 +140,8 @@ void Worker::dispatch(const io_uring_cqe* cqe) {
     case Op::poll_out:
     case Op::open:
     case Op::statx:
+    case Op::revalidate:
+    case Op::read_body:
     case Op::shutdown:
     case Op::cancel:
     case Op::close_socket:
@@ -167,6 +191,12 @@ void Worker::dispatch_connection(Connection& connection, Op op, const io_uring_c
       return;
     case Op::statx:
       on_statx(connection, cqe->res);
+      return;
+    case Op::revalidate:
+      on_revalidate(connection, cqe->res);
+      return;
+    case Op::read_body:
+      on_read_body(connection, cqe->res);
       return;
     case Op::shutdown:
       on_shutdown(connection, cqe->res);

@@ -14,10 +14,12 @@
 #include <memory>
 #include <vector>
 
+#include "cache/file_cache.h"
+#include "cache/http_date.h"
 #include "conf/config.h"
 #include "conf/mime_types.h"
 #include "src/connection.h"
-#include "src/http/http_date.h"
+#include "cache/http_date.h"
 #include "src/http/request.h"
 #include "src/http/response.h"
 #include "src/timer_list.h"
@@ -50,15 +52,18 @@ enum class Op : uint8_t {
   splice_out,    // pipe -> socket
   poll_out,      // wait for socket writability before a splice out
   open,          // OPENAT2 under the docroot
-  statx,
+  statx,         // STATX of a file just opened
+  revalidate,    // STATX by path of a stale cached file
+  read_body,     // READ of a small file into its cache entry
   shutdown,      // SHUT_WR before lingering
   cancel,        // cancel of a connection's queued operations
   close_socket,
 };
 
-class Worker {
+class Worker final : private FdCloser {
  public:
   Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners);
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -95,6 +100,14 @@ class Worker {
   void queue_open(Connection& connection, const char* relative_path);
   void on_open(Connection& connection, int result);
   void on_statx(Connection& connection, int result);
+  void lookup_cache(Connection& connection);
+  void resolve_from_disk(Connection& connection);
+  void on_revalidate(Connection& connection, int result);
+  void remember_answer(Connection& connection, EntryKind kind, uint16_t status);
+  void remember_file(Connection& connection);
+  void on_read_body(Connection& connection, int result);
+  void serve_entry(Connection& connection);
+  std::string_view cache_key(const Exchange& exchange) const;
   void respond_status(Connection& connection, uint16_t status);
   void respond_redirect_to_directory(Connection& connection);
   CommonFields common_fields(const Exchange& exchange);
@@ -110,6 +123,7 @@ class Worker {
   void finish_exchange(Connection& connection);
   void release_exchange(Connection& connection);
   void close_file(int& fd);
+  void close_fd(int fd) override;  // FdCloser: the cache closes through the ring
   void begin_close(Connection& connection);
   void on_shutdown(Connection& connection, int result);
   void abort(Connection& connection);
@@ -126,6 +140,7 @@ class Worker {
   uring::BufferRing _recv_buffers;
   uring::PipePool _pipes;
   ExchangePool _exchanges;
+  FileCache _cache;  // after _ring: destroyed first, while the ring can still close
   std::vector<int> _listeners;
   std::vector<bool> _accept_armed;
   bool _accept_backoff = false;
@@ -141,6 +156,7 @@ class Worker {
   int64_t _now_ms = 0;
   __kernel_timespec _tick_interval{};
   bool _stopping = false;
+  bool _loop_running = false;  // queued CLOSEs are submitted only while it runs
   int64_t _stop_deadline_ms = 0;
 };
 

@@ -176,10 +176,128 @@ void Worker::start_request(Connection& connection) {
   }
   exchange.path_length = static_cast<uint32_t>(path.length);
   exchange.trailing_slash = path.trailing_slash;
-  if (path.trailing_slash) {
+  lookup_cache(connection);
+}
+
+// ---- the open-file cache ------------------------------------------------------
+
+// The normalised path, trailing slash included: "/docs" (a redirect) and
+// "/docs/" (its index) are different answers.
+std::string_view Worker::cache_key(const Exchange& exchange) const {
+  return {exchange.scratch, exchange.path_length};
+}
+
+void Worker::lookup_cache(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  Lookup found = _cache.find(cache_key(exchange), _now_ms);
+  switch (found.freshness) {
+    case Freshness::fresh:
+      _cache.acquire(found.entry);
+      exchange.entry = found.entry;
+      serve_entry(connection);
+      return;
+    case Freshness::stale:
+      if (found.entry->kind == EntryKind::file) {
+        // Same file, same content? A STATX by path answers it without an
+        // open; a rename-replaced file shows a new inode.
+        _cache.acquire(found.entry);
+        exchange.entry = found.entry;
+        connection.state = ConnectionState::resolving;
+        io_uring_prep_statx(queue(connection, Op::revalidate), _context.root_fd,
+                            found.entry->resolved_path.c_str(), 0,
+                            STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_MTIME | STATX_INO,
+                            &exchange.stat_buffer);
+        return;
+      }
+      _cache.invalidate(found.entry);  // a remembered answer: ask the disk again
+      break;
+    case Freshness::miss:
+      break;
+  }
+  resolve_from_disk(connection);
+}
+
+void Worker::on_revalidate(Connection& connection, int result) {
+  if (connection.state == ConnectionState::aborting) {
+    return;
+  }
+  Exchange& exchange = *connection.exchange;
+  FileInfo fresh;
+  if (result == 0) {
+    fresh = FileInfo::from_statx(exchange.stat_buffer);
+  }
+  if (_cache.revalidate(exchange.entry, result == 0 ? &fresh : nullptr, _now_ms)) {
+    serve_entry(connection);
+    return;
+  }
+  _cache.release(exchange.entry);  // changed or gone: it closes when idle
+  exchange.entry = nullptr;
+  resolve_from_disk(connection);
+}
+
+void Worker::resolve_from_disk(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  if (exchange.trailing_slash) {
     try_next_index(connection);
   } else {
     queue_open(connection, exchange.scratch + 1);
+  }
+}
+
+void Worker::remember_answer(Connection& connection, EntryKind kind, uint16_t status) {
+  _cache.release(_cache.insert_answer(cache_key(*connection.exchange), kind, status, _now_ms));
+}
+
+// A regular file was opened and statted: the cache takes its fd, and a small
+// file's bytes are read once so later responses are one SENDMSG.
+void Worker::remember_file(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  // scratch holds the opened path ("/docs/index.html"), NUL-terminated.
+  std::string_view opened(exchange.scratch);
+  CacheEntry* entry =
+      _cache.insert_file(cache_key(exchange), opened.substr(1), exchange.file_fd, exchange.file,
+                         _context.mime_types->lookup(opened), _now_ms);
+  exchange.file_fd = -1;
+  exchange.entry = entry;
+  if (char* body = _cache.body_buffer(entry)) {
+    io_uring_prep_read(queue(connection, Op::read_body), entry->fd, body,
+                       static_cast<unsigned>(entry->info.size), 0);
+    return;
+  }
+  serve_entry(connection);
+}
+
+void Worker::on_read_body(Connection& connection, int result) {
+  Exchange& exchange = *connection.exchange;
+  if (result >= 0 && static_cast<uint64_t>(result) == exchange.entry->info.size) {
+    _cache.body_filled(exchange.entry);
+  } else {
+    _cache.drop_body(exchange.entry);  // changed under us: the splice path copes
+  }
+  if (connection.state != ConnectionState::aborting) {
+    serve_entry(connection);
+  }
+}
+
+void Worker::serve_entry(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  CacheEntry* entry = exchange.entry;
+  switch (entry->kind) {
+    case EntryKind::file:
+      send_file(connection);
+      return;
+    case EntryKind::redirect:
+      _cache.release(entry);
+      exchange.entry = nullptr;
+      respond_redirect_to_directory(connection);
+      return;
+    case EntryKind::status: {
+      uint16_t status = entry->status;
+      _cache.release(entry);
+      exchange.entry = nullptr;
+      respond_status(connection, status);
+      return;
+    }
   }
 }
 
@@ -230,7 +348,9 @@ void Worker::on_open(Connection& connection, int result) {
       return;
     }
     uint16_t status = status_for_errno(-result);
-    if (status == 500) {
+    if (status == 404 || status == 403) {
+      remember_answer(connection, EntryKind::status, status);  // a flood of misses stays here
+    } else if (status == 500) {
       log_error("ringhttpd: worker %u: open %s: %s", _index, exchange.scratch,
                 strerror(-result));
     }
@@ -258,11 +378,13 @@ void Worker::on_statx(Connection& connection, int result) {
   }
   exchange.file = FileInfo::from_statx(exchange.stat_buffer);
   if (exchange.file.is_regular() && !exchange.checking_directory) {
-    send_file(connection);
+    remember_file(connection);
   } else if (exchange.file.is_directory() && !exchange.trailing_slash) {
+    remember_answer(connection, EntryKind::redirect, 301);
     respond_redirect_to_directory(connection);
   } else {
     // A directory without an index, or a FIFO, socket or device node.
+    remember_answer(connection, EntryKind::status, 403);
     respond_status(connection, 403);
   }
 }

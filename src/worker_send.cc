@@ -58,16 +58,32 @@ void Worker::send_head_only(Connection& connection, const HeaderWriter& head) {
 
 void Worker::send_file(Connection& connection) {
   Exchange& exchange = *connection.exchange;
-  // The path is still in scratch (NUL-terminated); take its type before the
-  // head is rendered over it.
-  std::string_view content_type = _context.mime_types->lookup(exchange.scratch);
+  const CacheEntry& entry = *exchange.entry;
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
-  render_file_head(head, common_fields(exchange), exchange.file, content_type);
-  if (exchange.head_only || exchange.file.size == 0) {
+  render_file_head(head, common_fields(exchange),
+                   {entry.info.size, entry.content_type, entry.last_modified_text(),
+                    entry.etag_text()});
+  if (exchange.head_only || entry.info.size == 0) {
     send_head_only(connection, head);
     return;
   }
   if (!head_fits(connection, head)) {
+    return;
+  }
+  connection.state = ConnectionState::sending;
+  if (entry.body_ready) {
+    // Warm small file: head and body in one SENDMSG, no io-wq hop. The
+    // entry's reference keeps the body alive until the CQE.
+    exchange.vectors[0] = {exchange.scratch, head.size()};
+    exchange.vectors[1] = {entry.body.get(), entry.info.size};
+    exchange.message = {};
+    exchange.message.msg_iov = exchange.vectors;
+    exchange.message.msg_iovlen = 2;
+    exchange.head_out_bytes = static_cast<uint32_t>(head.size() + entry.info.size);
+    exchange.body_remaining = 0;
+    exchange.chain_pending = 1;
+    io_uring_prep_sendmsg(queue(connection, Op::send), connection.fd, &exchange.message,
+                          head_send_flags);
     return;
   }
   exchange.pipe = _pipes.acquire();
@@ -79,8 +95,7 @@ void Worker::send_file(Connection& connection) {
   }
   exchange.head_out_bytes = static_cast<uint32_t>(head.size());
   exchange.body_offset = 0;
-  exchange.body_remaining = exchange.file.size;
-  connection.state = ConnectionState::sending;
+  exchange.body_remaining = entry.info.size;
   _ring.reserve(3);
   io_uring_sqe* send = queue(connection, Op::send);
   io_uring_prep_send(send, connection.fd, exchange.scratch, exchange.head_out_bytes,
@@ -96,7 +111,7 @@ void Worker::queue_splice_chunk(Connection& connection) {
       std::min<uint64_t>(exchange.body_remaining, exchange.pipe->capacity_bytes));
   _ring.reserve(2);
   io_uring_sqe* in = queue(connection, Op::splice_in);
-  io_uring_prep_splice(in, exchange.file_fd, static_cast<int64_t>(exchange.body_offset),
+  io_uring_prep_splice(in, exchange.entry->fd, static_cast<int64_t>(exchange.body_offset),
                        exchange.pipe->write_fd, -1, chunk, 0);
   in->flags |= IOSQE_IO_LINK;
   io_uring_sqe* out = queue(connection, Op::splice_out);
@@ -171,6 +186,8 @@ void Worker::on_chain_completion(Connection& connection, Op op, int result) {
     case Op::recv:
     case Op::open:
     case Op::statx:
+    case Op::revalidate:
+    case Op::read_body:
     case Op::shutdown:
     case Op::cancel:
     case Op::close_socket:
@@ -190,7 +207,9 @@ void Worker::advance_response(Connection& connection) {
   } else if (exchange.file_ended_early) {
     // The head promised more bytes than the file now has: the only honest
     // end is to close, so the client sees a short body, not a wrong one.
-    log_error("ringhttpd: worker %u: file shrank during a response; closing", _index);
+    log_error("ringhttpd: worker %u: %s shrank during a response; closing", _index,
+              exchange.entry->resolved_path.c_str());
+    _cache.invalidate(exchange.entry);
     abort(connection);
   } else if (exchange.body_remaining > 0) {
     queue_splice_chunk(connection);
@@ -206,6 +225,10 @@ void Worker::finish_exchange(Connection& connection) {
     exchange.pipe = nullptr;
   }
   close_file(exchange.file_fd);
+  if (exchange.entry != nullptr) {
+    _cache.release(exchange.entry);
+    exchange.entry = nullptr;
+  }
   if (!exchange.keep_alive || _stopping) {
     begin_close(connection);
     return;
@@ -223,6 +246,10 @@ void Worker::release_exchange(Connection& connection) {
     _pipes.release(exchange->pipe, exchange->pipe_bytes == 0);
   }
   close_file(exchange->file_fd);
+  if (exchange->entry != nullptr) {
+    _cache.release(exchange->entry);
+    exchange->entry = nullptr;
+  }
   _exchanges.release(exchange);
   connection.exchange = nullptr;
 }

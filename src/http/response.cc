@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cstring>
 
-#include "src/http/http_date.h"
 
 namespace ringhttpd {
 namespace {
@@ -91,17 +90,13 @@ void common_fields(HeaderWriter& out, const CommonFields& common) {
 
 }  // namespace
 
-void render_file_head(HeaderWriter& out, const CommonFields& common, const FileInfo& file,
-                      std::string_view content_type) {
+void render_file_head(HeaderWriter& out, const CommonFields& common, const FileHead& file) {
   out.status_line(200);
   common_fields(out, common);
-  out.field("Content-Type", content_type);
+  out.field("Content-Type", file.content_type);
   out.field_number("Content-Length", file.size);
-  char last_modified[http_date_bytes];
-  format_http_date(file.mtime_sec, last_modified);
-  out.field("Last-Modified", std::string_view(last_modified, http_date_bytes));
-  char etag[etag_max_bytes];
-  out.field("ETag", std::string_view(etag, format_etag(file, etag)));
+  out.field("Last-Modified", file.last_modified);
+  out.field("ETag", file.etag);
   out.field("Accept-Ranges", "bytes");
   out.end_head();
 }

@@ -6,7 +6,6 @@
 #include <initializer_list>
 #include <string_view>
 
-#include "cache/file_info.h"
 
 namespace ringhttpd {
 
@@ -41,9 +40,16 @@ struct CommonFields {
   std::string_view connection_field;
 };
 
+// What a file's 200 head says, formatted once when the file was opened.
+struct FileHead {
+  uint64_t size = 0;
+  std::string_view content_type;
+  std::string_view last_modified;
+  std::string_view etag;
+};
+
 // 200 for a regular file: the head only; the body follows separately.
-void render_file_head(HeaderWriter& out, const CommonFields& common, const FileInfo& file,
-                      std::string_view content_type);
+void render_file_head(HeaderWriter& out, const CommonFields& common, const FileHead& file);
 
 // An error or redirect with its small text body (omitted for HEAD, though
 // Content-Length still describes it). extra_name and the concatenation of

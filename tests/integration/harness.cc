@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -101,7 +102,7 @@ int wait_status(pid_t pid) {
 }
 
 std::string slurp(const std::string& path) {
-  std::ifstream file(path);
+  std::ifstream file(path, std::ios::binary);
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
@@ -145,6 +146,15 @@ std::string random_bytes(size_t count, uint64_t seed) {
     bytes[i] = static_cast<char>(random() & 0xFF);
   }
   return bytes;
+}
+
+std::string read_file(const std::string& path) { return slurp(path); }
+
+void expect_clean_stderr(const std::string& text) {
+  for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
+                             "stale completion", "io_uring_enter"}) {
+    EXPECT_EQ(text.find(marker), std::string::npos) << "server stderr:\n" << text;
+  }
 }
 
 // ---- ServerProcess ----------------------------------------------------------

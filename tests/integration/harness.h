@@ -29,6 +29,10 @@ class TempDir {
 };
 
 std::string random_bytes(size_t count, uint64_t seed);
+std::string read_file(const std::string& path);
+
+// No sanitizer report, no alert: what every test's server must leave behind.
+void expect_clean_stderr(const std::string& text);
 
 // The server process. Started with --listen 127.0.0.1:0; the port is read
 // from its "listening on" line. stop() sends SIGTERM and returns the exit

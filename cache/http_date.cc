@@ -1,4 +1,4 @@
-#include "src/http/http_date.h"
+#include "cache/http_date.h"
 
 #include <cstdint>
 
