@@ -37,7 +37,9 @@ build: deps build-release/build.ninja
 	ninja -C build-release -j $(JOBS)
 
 run: build
-	./build-release/src/ringhttpd --root tests/demo-site --listen 127.0.0.1:$(PORT) --workers 2
+	@echo "access log: build-release/access.log"
+	./build-release/src/ringhttpd --root tests/demo-site --listen 127.0.0.1:$(PORT) --workers 2 \
+	  --access-log build-release/access.log
 
 build-test/build.ninja: | deps
 	meson setup build-test --buildtype=debugoptimized -Dwerror=true

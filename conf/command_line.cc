@@ -203,6 +203,14 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_body_max_bytes)))
     ("cache-body-bytes", "memory for cached bodies, all workers together",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_body_total_bytes)))
+    ("access-log", "access log file, - for stdout, or off",
+     cxxopts::value<std::string>()->default_value(defaults.access_log))
+    ("log-format", "access log format: combined or common",
+     cxxopts::value<std::string>()->default_value("combined"))
+    ("log-flush", "write buffered access log entries at least this often",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.log_flush_ms)))
+    ("log-level", "error log (stderr) level: error, warn or info",
+     cxxopts::value<std::string>()->default_value("warn"))
     ("mime-types", "mime.types file; built-in table when absent",
      cxxopts::value<std::string>()->default_value(defaults.mime_types_path))
     ("h,help", "print this help and exit")
@@ -277,6 +285,26 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       "--cache-body-bytes", parsed["cache-body-bytes"].as<std::string>(), 0, 1ull << 40);
   config.pipe_size_bytes = static_cast<uint32_t>(
       parse_unsigned("--pipe-size", parsed["pipe-size"].as<std::string>(), 4096, 1 << 20));
+  config.access_log = parsed["access-log"].as<std::string>();
+  if (config.access_log.empty()) {
+    fail("--access-log", "empty: give a path, - for stdout, or off");
+  }
+  std::string log_format = parsed["log-format"].as<std::string>();
+  if (log_format != "combined" && log_format != "common") {
+    fail("--log-format", "'" + log_format + "' is not combined or common");
+  }
+  config.log_combined = log_format == "combined";
+  config.log_flush_ms = parse_duration_ms("--log-flush", parsed["log-flush"].as<std::string>());
+  std::string level = parsed["log-level"].as<std::string>();
+  if (level == "error") {
+    config.log_level = 0;
+  } else if (level == "warn") {
+    config.log_level = 1;
+  } else if (level == "info") {
+    config.log_level = 2;
+  } else {
+    fail("--log-level", "'" + level + "' is not error, warn or info");
+  }
   config.mime_types_path = parsed["mime-types"].as<std::string>();
   // The default file may be absent (the built-in table serves then); a file
   // named on the command line must be readable.

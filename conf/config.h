@@ -36,6 +36,11 @@ struct Config {
   uint32_t cache_body_max_bytes = 64 * 1024; // files up to this size are kept in memory
   uint64_t cache_body_total_bytes = 256ull << 20;  // all workers together
   std::string mime_types_path = "/etc/mime.types";
+  // Access log: a path, "-" for stdout (journald under systemd), or "off".
+  std::string access_log = "-";
+  bool log_combined = true;                  // --log-format combined|common
+  uint32_t log_flush_ms = 1'000;             // a buffered entry is written within this
+  int log_level = 1;                         // 0 error, 1 warn, 2 info
 };
 
 }  // namespace ringhttpd

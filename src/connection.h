@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "src/access_log.h"
 #include "src/exchange.h"
 #include "src/timer_list.h"
 
@@ -35,6 +36,7 @@ struct Connection {
   uint64_t discard_body_bytes = 0;  // request body still to skip
   int64_t linger_until_ms = 0;    // hard cap on lingering
   Exchange* exchange = nullptr;   // null while idle between requests
+  PeerAddress peer;               // for the access log
   TimerLink timer;
 };
 

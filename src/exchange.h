@@ -30,7 +30,10 @@ struct Exchange {
   uint32_t scratch_capacity = 0;
 
   Request request;
+  bool request_parsed = false;  // request holds a whole head (else the log shows "-")
   uint32_t head_bytes = 0;      // of the request being answered
+  uint16_t status = 0;          // of the response, for the access log
+  uint64_t body_bytes_sent = 0;
   bool keep_alive = false;      // after this response
   bool head_only = false;       // HEAD: no body
 
@@ -61,7 +64,10 @@ struct Exchange {
   uring::Pipe* pipe = nullptr;
 
   void reset_for_next_request() {
+    request_parsed = false;
     head_bytes = 0;
+    status = 0;
+    body_bytes_sent = 0;
     keep_alive = false;
     head_only = false;
     path_length = 0;

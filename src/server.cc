@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -40,9 +41,40 @@ void check_io_uring() {
                          IORING_OP_ASYNC_CANCEL});
 }
 
+// The access log target: "-" is stdout; a FIFO is opened read-write, which
+// never blocks at open and never fails with EPIPE when its reader restarts;
+// anything else is a file opened for appending. -1 with errno on failure.
+int open_access_log(const std::string& path) {
+  if (path == "-") {
+    return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  }
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+    int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      fcntl(fd, F_SETPIPE_SZ, 1 << 20);  // room for bursts while the reader catches up
+    }
+    return fd;
+  }
+  return open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+// Gives each worker its own descriptor of the log; a worker takes it
+// between two writes. One the worker never took is closed here.
+void hand_out_log(int fd, std::vector<std::atomic<int>>& slots) {
+  for (std::atomic<int>& slot : slots) {
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int untaken = slot.exchange(own);
+    if (untaken >= 0) {
+      close(untaken);
+    }
+  }
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
+  log_threshold = static_cast<LogLevel>(config.log_level);
   // splice() to a socket the client closed raises SIGPIPE in the io-wq
   // thread doing it (MSG_NOSIGNAL covers only send); it would kill the process.
   signal(SIGPIPE, SIG_IGN);
@@ -72,6 +104,22 @@ int run_server(const Config& config) {
     return 1;
   }
 
+  std::vector<std::atomic<int>> log_slots(config.workers);
+  for (std::atomic<int>& slot : log_slots) {
+    slot = -1;
+  }
+  if (config.access_log != "off") {
+    int log_fd = open_access_log(config.access_log);
+    if (log_fd < 0) {
+      log_error("ringhttpd: --access-log: '%s': %s", config.access_log.c_str(), strerror(errno));
+      close_listeners(listeners);
+      close(root_fd);
+      return 2;
+    }
+    hand_out_log(log_fd, log_slots);
+    close(log_fd);
+  }
+
   int stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   WorkerContext context{&config, &mime_types, root_fd, stop_fd};
 
@@ -85,7 +133,7 @@ int run_server(const Config& config) {
   for (unsigned index = 0; index < config.workers; ++index) {
     threads.emplace_back([&, index] {
       try {
-        Worker worker(index, context, listeners.sockets[index]);
+        Worker worker(index, context, listeners.sockets[index], log_slots[index]);
         ready.count_down();
         worker.run();
       } catch (const std::exception& error) {
@@ -112,8 +160,20 @@ int run_server(const Config& config) {
       if (signal_number == SIGTERM || signal_number == SIGINT) {
         break;
       }
-      // SIGHUP and SIGUSR1 must not kill the server; reopening logs and
-      // flushing caches arrive with the access log and the file cache.
+      if (signal_number == SIGUSR1 && config.access_log != "off" && config.access_log != "-") {
+        // logrotate has renamed the file: open the path afresh.
+        int log_fd = open_access_log(config.access_log);
+        if (log_fd < 0) {
+          log_error("ringhttpd: --access-log: cannot reopen '%s': %s; still writing the old file",
+                    config.access_log.c_str(), strerror(errno));
+          continue;
+        }
+        hand_out_log(log_fd, log_slots);
+        close(log_fd);
+        log_info("ringhttpd: access log reopened");
+      }
+      // SIGHUP must not kill the server; the cache flush it asks for comes
+      // with graceful reload.
     }
   }
 
@@ -125,6 +185,11 @@ int run_server(const Config& config) {
     thread.join();
   }
   close_listeners(listeners);
+  for (std::atomic<int>& slot : log_slots) {
+    if (int untaken = slot.exchange(-1); untaken >= 0) {
+      close(untaken);
+    }
+  }
   close(stop_fd);
   close(root_fd);
   return exit_status;

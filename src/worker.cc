@@ -42,7 +42,8 @@ uring::RingOptions ring_options(const Config& config) {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners)
+Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners,
+               std::atomic<int>& log_fd_slot)
     : _index(index),
       _context(context),
       _config(*context.config),
@@ -54,7 +55,8 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
                  context.config->max_uri_bytes + scratch_reserve_bytes),
       _cache(cache_limits(*context.config), *this),
       _listeners(std::move(listeners)),
-      _accept_armed(_listeners.size(), false) {
+      _accept_armed(_listeners.size(), false),
+      _log_fd_slot(log_fd_slot) {
   _ring.require_opcodes({IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SPLICE,
                          IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE,
                          IORING_OP_SHUTDOWN, IORING_OP_TIMEOUT, IORING_OP_POLL_ADD,
@@ -66,7 +68,13 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
   _tick_interval.tv_nsec = (tick_ms % 1000) * 1'000'000;
 }
 
-Worker::~Worker() { _cache.clear(); }
+Worker::~Worker() {
+  _cache.clear();
+  if (_log_fd >= 0) {
+    close(_log_fd);
+  }
+  report_log_drops(true);
+}
 
 void Worker::close_fd(int fd) {
   if (_loop_running) {
@@ -78,13 +86,22 @@ void Worker::close_fd(int fd) {
 
 void Worker::run() {
   _loop_running = true;
+  _log_fd = _log_fd_slot.exchange(-1);
   refresh_clock();
   for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
     arm_accept(listener);
   }
   arm_tick();
   io_uring_prep_poll_add(queue_detached(Op::stop), _context.stop_event_fd, POLLIN);
-  while (!(_stopping && _live_connections == 0)) {
+  for (;;) {
+    if (_stopping && _live_connections == 0) {
+      // Every response is over: write what the log still holds, then go.
+      _log.seal_if_due(_now_ms, 0, true);
+      pump_log();
+      if (!_log.writing() || _now_ms >= _stop_deadline_ms) {
+        break;
+      }
+    }
     int result = _ring.submit_and_wait();
     if (result < 0 && result != -EINTR && result != -ETIME && result != -EBUSY) {
       log_error("ringhttpd: worker %u: io_uring_enter: %s", _index, strerror(-result));
@@ -132,6 +149,9 @@ void Worker::dispatch(const io_uring_cqe* cqe) {
       return;
     case Op::cancel_accept:
     case Op::close_file:
+      return;
+    case Op::log_write:
+      on_log_write(cqe->res);
       return;
     case Op::recv:
     case Op::send:
@@ -211,6 +231,7 @@ void Worker::dispatch_connection(Connection& connection, Op op, const io_uring_c
     case Op::stop:
     case Op::cancel_accept:
     case Op::close_file:
+    case Op::log_write:
       return;  // not connection operations; dispatch() handled them
   }
 }
@@ -238,7 +259,7 @@ void Worker::on_accept(uint32_t listener, const io_uring_cqe* cqe) {
     }
   } else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM) {
     if (!_accept_backoff) {
-      log_error("ringhttpd: worker %u: accept: %s; pausing accepts for a tick", _index,
+      log_warn("ringhttpd: worker %u: accept: %s; pausing accepts for a tick", _index,
                 strerror(-cqe->res));
     }
     _accept_backoff = true;
@@ -262,6 +283,16 @@ void Worker::admit(int fd) {
   connection->in_flight = 0;
   connection->discard_body_bytes = 0;
   connection->exchange = nullptr;
+  connection->peer = {};
+  if (_log_fd >= 0) {
+    // Multishot accept cannot return addresses, so one getpeername per
+    // connection, and only when there is a log to write them to.
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      connection->peer.set(address);
+    }
+  }
   ++_live_connections;
   timer_set(*connection, TimerKind::header, _now_ms + _config.header_timeout_ms);
   arm_recv(*connection);
@@ -335,6 +366,9 @@ void Worker::arm_tick() {
 
 void Worker::on_tick() {
   expire_timers();
+  _log.seal_if_due(_now_ms, _config.log_flush_ms, false);
+  pump_log();
+  report_log_drops(false);
   if (_accept_backoff && !_stopping) {
     _accept_backoff = false;
     for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
@@ -372,6 +406,74 @@ void Worker::on_stop() {
       abort(connection);
     }
   }
+}
+
+// ---- access log -----------------------------------------------------------------
+
+void Worker::log_exchange(const Connection& connection) {
+  if (_log_fd < 0) {
+    return;
+  }
+  const Exchange& exchange = *connection.exchange;
+  LogEntry entry;
+  entry.peer = connection.peer;
+  entry.clf_time = _clf_time.get(_now_seconds);
+  if (exchange.request_parsed) {
+    const Request& request = exchange.request;
+    entry.method = request.method_text;
+    entry.target = request.target;
+    entry.version_minor = request.version_minor;
+    entry.referer = request.referer;
+    entry.user_agent = request.user_agent;
+  }
+  entry.status = exchange.status;
+  entry.body_bytes = exchange.body_bytes_sent;
+  _log.append(entry, _config.log_combined ? LogFormat::combined : LogFormat::common, _now_ms);
+  pump_log();
+}
+
+// All sealed buffers go out as one linked chain, started only when the last
+// chain is done: the links keep this worker's entries in order. A new
+// descriptor from a reopen is taken between chains, so no entry is lost:
+// those already written went to the old file, the rest go to the new one.
+void Worker::pump_log() {
+  if (_log_fd < 0 || _log.writing() || _log.sealed_buffers() == 0) {
+    return;
+  }
+  if (int reopened = _log_fd_slot.exchange(-1); reopened >= 0) {
+    close_fd(_log_fd);
+    _log_fd = reopened;
+  }
+  _ring.reserve(static_cast<unsigned>(_log.sealed_buffers()));
+  io_uring_sqe* last = nullptr;
+  for (std::string_view bytes = _log.write_next(); !bytes.empty(); bytes = _log.write_next()) {
+    if (last != nullptr) {
+      last->flags |= IOSQE_IO_LINK;
+    }
+    last = queue_detached(Op::log_write);
+    // Offset -1: the file position, which O_APPEND makes the end.
+    io_uring_prep_write(last, _log_fd, bytes.data(), static_cast<unsigned>(bytes.size()),
+                        static_cast<uint64_t>(-1));
+  }
+}
+
+void Worker::on_log_write(int result) {
+  _log.write_done(result);
+  pump_log();
+}
+
+// A full disk or a vanished reader must not flood stderr: one line per
+// interval, with the count.
+void Worker::report_log_drops(bool force) {
+  uint64_t dropped = _log.dropped_entries();
+  if (dropped == _log_drops_reported || (!force && _now_ms < _log_report_due_ms)) {
+    return;
+  }
+  log_warn("ringhttpd: worker %u: access log: %llu entries dropped (%s)", _index,
+           static_cast<unsigned long long>(dropped - _log_drops_reported),
+           _log.last_error() != 0 ? strerror(_log.last_error()) : "buffers full: the log is too slow");
+  _log_drops_reported = dropped;
+  _log_report_due_ms = _now_ms + 10'000;
 }
 
 }  // namespace ringhttpd

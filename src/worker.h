@@ -10,6 +10,7 @@
 #include <liburing.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "cache/http_date.h"
 #include "conf/config.h"
 #include "conf/mime_types.h"
+#include "src/access_log.h"
 #include "src/connection.h"
 #include "cache/http_date.h"
 #include "src/http/request.h"
@@ -58,11 +60,15 @@ enum class Op : uint8_t {
   shutdown,      // SHUT_WR before lingering
   cancel,        // cancel of a connection's queued operations
   close_socket,
+  log_write,     // WRITE of a sealed access log buffer
 };
 
 class Worker final : private FdCloser {
  public:
-  Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners);
+  // log_fd_slot: where the server hands this worker its own descriptor of
+  // the access log, at start and after each reopen (SIGUSR1); -1 when taken.
+  Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners,
+         std::atomic<int>& log_fd_slot);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -126,6 +132,12 @@ class Worker final : private FdCloser {
   void close_fd(int fd) override;  // FdCloser: the cache closes through the ring
   void begin_close(Connection& connection);
   void on_shutdown(Connection& connection, int result);
+
+  // Access log (worker.cc).
+  void log_exchange(const Connection& connection);
+  void pump_log();
+  void on_log_write(int result);
+  void report_log_drops(bool force);
   void abort(Connection& connection);
   void queue_close(Connection& connection);
 
@@ -155,6 +167,12 @@ class Worker final : private FdCloser {
   time_t _now_seconds = 0;
   int64_t _now_ms = 0;
   __kernel_timespec _tick_interval{};
+  std::atomic<int>& _log_fd_slot;
+  int _log_fd = -1;
+  LogBuffers _log;
+  ClfTimeCache _clf_time;
+  uint64_t _log_drops_reported = 0;
+  int64_t _log_report_due_ms = 0;
   bool _stopping = false;
   bool _loop_running = false;  // queued CLOSEs are submitted only while it runs
   int64_t _stop_deadline_ms = 0;

@@ -130,10 +130,12 @@ void Worker::process_input(Connection& connection, bool after_response) {
     case ParseStatus::error:
       exchange->keep_alive = false;
       exchange->head_only = false;
+      exchange->request_parsed = false;
       respond_status(connection, parsed.error_status);
       return;
     case ParseStatus::complete:
       timer_clear(connection);
+      exchange->request_parsed = true;
       exchange->head_bytes = parsed.head_bytes;
       exchange->in_start += parsed.head_bytes;  // the views stay valid: no compaction until idle
       start_request(connection);
@@ -402,6 +404,8 @@ CommonFields Worker::common_fields(const Exchange& exchange) {
 
 void Worker::respond_status(Connection& connection, uint16_t status) {
   Exchange& exchange = *connection.exchange;
+  exchange.status = status;
+  exchange.body_bytes_sent = exchange.head_only ? 0 : status_body_bytes(status);
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
   if (status == 405) {
     render_status_response(head, common_fields(exchange), status, exchange.head_only, "Allow",
@@ -420,6 +424,8 @@ void Worker::respond_redirect_to_directory(Connection& connection) {
   std::string_view last_segment = path.substr(path.rfind('/') + 1);
   // "a:b/" would read as a URI scheme; "./a:b/" cannot.
   std::string_view prefix = last_segment.find(':') != std::string_view::npos ? "./" : "";
+  exchange.status = 301;
+  exchange.body_bytes_sent = exchange.head_only ? 0 : status_body_bytes(301);
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
   render_status_response(head, common_fields(exchange), 301, exchange.head_only, "Location",
                          {prefix, last_segment, "/", target_query(exchange.request.target)});

@@ -64,6 +64,7 @@ void Worker::send_file(Connection& connection) {
                    {entry.info.size, entry.content_type, entry.last_modified_text(),
                     entry.etag_text()});
   if (exchange.head_only || entry.info.size == 0) {
+    exchange.status = 200;
     send_head_only(connection, head);
     return;
   }
@@ -71,6 +72,7 @@ void Worker::send_file(Connection& connection) {
     return;
   }
   connection.state = ConnectionState::sending;
+  exchange.status = 200;
   if (entry.body_ready) {
     // Warm small file: head and body in one SENDMSG, no io-wq hop. The
     // entry's reference keeps the body alive until the CQE.
@@ -80,6 +82,7 @@ void Worker::send_file(Connection& connection) {
     exchange.message.msg_iov = exchange.vectors;
     exchange.message.msg_iovlen = 2;
     exchange.head_out_bytes = static_cast<uint32_t>(head.size() + entry.info.size);
+    exchange.body_bytes_sent = entry.info.size;
     exchange.body_remaining = 0;
     exchange.chain_pending = 1;
     io_uring_prep_sendmsg(queue(connection, Op::send), connection.fd, &exchange.message,
@@ -164,6 +167,7 @@ void Worker::on_chain_completion(Connection& connection, Op op, int result) {
     case Op::splice_out:
       if (result > 0) {
         exchange.pipe_bytes -= static_cast<uint32_t>(result);
+        exchange.body_bytes_sent += static_cast<uint64_t>(result);
         exchange.socket_full = static_cast<uint32_t>(result) < exchange.splice_out_asked;
       } else if (result == -EAGAIN) {
         exchange.socket_full = true;
@@ -188,6 +192,7 @@ void Worker::on_chain_completion(Connection& connection, Op op, int result) {
     case Op::statx:
     case Op::revalidate:
     case Op::read_body:
+    case Op::log_write:
     case Op::shutdown:
     case Op::cancel:
     case Op::close_socket:
@@ -207,7 +212,7 @@ void Worker::advance_response(Connection& connection) {
   } else if (exchange.file_ended_early) {
     // The head promised more bytes than the file now has: the only honest
     // end is to close, so the client sees a short body, not a wrong one.
-    log_error("ringhttpd: worker %u: %s shrank during a response; closing", _index,
+    log_warn("ringhttpd: worker %u: %s shrank during a response; closing", _index,
               exchange.entry->resolved_path.c_str());
     _cache.invalidate(exchange.entry);
     abort(connection);
@@ -220,6 +225,7 @@ void Worker::advance_response(Connection& connection) {
 
 void Worker::finish_exchange(Connection& connection) {
   Exchange& exchange = *connection.exchange;
+  log_exchange(connection);
   if (exchange.pipe != nullptr) {
     _pipes.release(exchange.pipe, true);
     exchange.pipe = nullptr;
@@ -290,6 +296,9 @@ void Worker::on_shutdown(Connection& connection, int result) {
 void Worker::abort(Connection& connection) {
   if (connection.state == ConnectionState::aborting || connection.state == ConnectionState::closing) {
     return;
+  }
+  if (connection.state == ConnectionState::sending) {
+    log_exchange(connection);  // a response cut short is logged with what was sent
   }
   timer_clear(connection);
   connection.state = ConnectionState::aborting;

@@ -37,6 +37,11 @@ std::string_view reason_phrase(uint16_t status) {
   }
 }
 
+size_t status_body_bytes(uint16_t status) {
+  constexpr size_t status_digits_and_space = 4;
+  return status_digits_and_space + reason_phrase(status).size() + 1;
+}
+
 void HeaderWriter::append(std::string_view text) {
   if (text.empty()) {
     return;  // its data() may be null, and memcpy(.., nullptr, 0) is undefined
@@ -115,10 +120,8 @@ void render_status_response(HeaderWriter& out, const CommonFields& common, uint1
     }
     out.append("\r\n");
   }
-  // Body: "404 Not Found\n".
-  constexpr size_t status_digits_and_space = 4;
   out.field("Content-Type", "text/plain; charset=utf-8");
-  out.field_number("Content-Length", status_digits_and_space + reason.size() + 1);
+  out.field_number("Content-Length", status_body_bytes(status));
   out.end_head();
   if (!head_only) {
     out.append_number(status);

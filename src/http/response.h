@@ -10,6 +10,8 @@
 namespace ringhttpd {
 
 std::string_view reason_phrase(uint16_t status);
+// Bytes of the small body render_status_response sends: "404 Not Found\n".
+size_t status_body_bytes(uint16_t status);
 
 class HeaderWriter {
  public:

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -163,6 +164,16 @@ ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> e
                              const std::string& listen) {
   std::vector<std::string> args = {RINGHTTPD_BINARY, "--root", root, "--listen", listen,
                                    "--workers", "2"};
+  auto flag = std::find(extra_args.begin(), extra_args.end(), "--access-log");
+  if (flag == extra_args.end()) {
+    char log_pattern[] = "/tmp/ringhttpd-access-XXXXXX";
+    close(mkstemp(log_pattern));
+    _access_log_path = log_pattern;
+    _own_access_log = true;
+    args.insert(args.end(), {"--access-log", _access_log_path});
+  } else if (flag + 1 != extra_args.end()) {
+    _access_log_path = *(flag + 1);
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
@@ -199,6 +210,7 @@ ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> e
     throw std::runtime_error("unexpected start line: " + text);
   }
   _port = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
+  _stdout_rest = text.substr(text.find('\n') + 1);
 }
 
 ServerProcess::~ServerProcess() {
@@ -209,6 +221,18 @@ ServerProcess::~ServerProcess() {
     close(_stdout_fd);
   }
   unlink(_stderr_path.c_str());
+  if (_own_access_log) {
+    unlink(_access_log_path.c_str());
+  }
+}
+
+std::string ServerProcess::rest_of_stdout() {
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read(_stdout_fd, chunk, sizeof chunk)) > 0) {
+    _stdout_rest.append(chunk, static_cast<size_t>(n));
+  }
+  return _stdout_rest;
 }
 
 int ServerProcess::stop() {

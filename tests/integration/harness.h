@@ -47,14 +47,22 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   uint16_t port() const { return _port; }
+  pid_t pid() const { return _pid; }
   int stop();           // SIGTERM, wait; returns the exit status (or 128+signal)
   std::string stderr_text() const;
+  // The access log: a temporary file unless the test passed --access-log.
+  const std::string& access_log_path() const { return _access_log_path; }
+  // What the server wrote to stdout after its start line, up to EOF.
+  std::string rest_of_stdout();
 
  private:
   pid_t _pid = -1;
   uint16_t _port = 0;
   int _stdout_fd = -1;
+  std::string _stdout_rest;
   std::string _stderr_path;
+  std::string _access_log_path;
+  bool _own_access_log = false;
 };
 
 // Runs the binary to completion (for flag errors); returns {status, stderr}.

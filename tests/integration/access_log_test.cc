@@ -1,0 +1,201 @@
+// The access log seen from outside: whole lines from several workers into a
+// FIFO, rotation under load, flush at stop, stdout, and a disk that is full.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace ringhttpd::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Combined Log Format, strictly: a line that two workers interleaved, or
+// one cut in two, does not match.
+const std::regex combined_line(
+    R"(^(\d{1,3}(\.\d{1,3}){3}) - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] )"
+    R"("(GET|HEAD) (/[^ "]*) HTTP/1\.[01]" (\d{3}) (\d+|-) "([^"\\]|\\.)*" "([^"\\]|\\.)*"$)");
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// `total` requests over `connections` keep-alive connections, 50 pipelined at
+// a time, alternating a few paths so lines differ in length.
+void run_load(uint16_t port, int total, int connections) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      try {
+        Client client(port);
+        int mine = total / connections + (c < total % connections ? 1 : 0);
+        for (int done = 0; done < mine;) {
+          int batch = std::min(50, mine - done);
+          std::string burst;
+          for (int i = 0; i < batch; ++i) {
+            int n = done + i;
+            std::string path = n % 3 == 0 ? "/a.txt" : n % 3 == 1 ? "/dir/b.html" : "/missing";
+            burst += "GET " + path + "?n=" + std::to_string(n) +
+                     " HTTP/1.1\r\nHost: t\r\nUser-Agent: load/" + std::to_string(c) + "\r\n\r\n";
+          }
+          client.send(burst);
+          for (int i = 0; i < batch; ++i) {
+            client.read_response();
+          }
+          done += batch;
+        }
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+}
+
+struct AccessLogTest : ::testing::Test {
+  AccessLogTest() {
+    root.write("a.txt", "a");
+    root.write("dir/b.html", "<b>b</b>");
+  }
+  TempDir root;
+  TempDir logs;
+};
+
+TEST_F(AccessLogTest, FourWorkersIntoAFifoGiveExactlyOneWholeLinePerRequest) {
+  std::string fifo = logs.path() + "/access.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] {
+    int fd = open(fifo.c_str(), O_RDONLY);  // until the server opens it
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+      received.append(chunk, static_cast<size_t>(n));
+    }
+    close(fd);
+  });
+  ServerProcess server(root.path(), {"--workers", "4", "--access-log", fifo});
+  constexpr int total = 20'000;
+  run_load(server.port(), total, 16);
+  EXPECT_EQ(server.stop(), 0);  // the reader sees EOF once the server is gone
+  reader.join();
+  expect_clean_stderr(server.stderr_text());
+
+  std::vector<std::string> lines = lines_of(received);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(total));
+  std::vector<bool> seen(total, false);
+  for (const std::string& line : lines) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(line, match, combined_line)) << line;
+    std::string target = match[4];
+    int n = std::stoi(target.substr(target.find("?n=") + 3));
+    std::string status = match[5];
+    EXPECT_EQ(status, target.starts_with("/missing") ? "404" : "200") << line;
+    (void)n;
+  }
+}
+
+TEST_F(AccessLogTest, ReopenDuringLoadLosesNoEntry) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "50ms"});
+  constexpr int total = 6'000;
+  std::thread load([&] { run_load(server.port(), total, 4); });
+  for (int rotation = 1; rotation <= 3; ++rotation) {
+    std::this_thread::sleep_for(100ms);
+    std::filesystem::rename(path, path + "." + std::to_string(rotation));  // what logrotate does
+    kill(server.pid(), SIGUSR1);                                        // its postrotate
+  }
+  load.join();
+  EXPECT_EQ(server.stop(), 0);
+  expect_clean_stderr(server.stderr_text());
+  size_t count = 0;
+  size_t files_with_lines = 0;
+  for (const auto& file : std::filesystem::directory_iterator(logs.path())) {
+    std::vector<std::string> lines = lines_of(read_file(file.path()));
+    for (const std::string& line : lines) {
+      EXPECT_TRUE(std::regex_match(line, combined_line)) << line;
+    }
+    count += lines.size();
+    files_with_lines += lines.empty() ? 0 : 1;
+  }
+  EXPECT_EQ(count, static_cast<size_t>(total));
+  EXPECT_GE(files_with_lines, 2u) << "the reopens never took effect";
+}
+
+TEST_F(AccessLogTest, SigtermWritesWhatIsBuffered) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "1h"});
+  Client client(server.port());
+  for (int i = 0; i < 10; ++i) {
+    client.get("/a.txt");
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(read_file(path), "");  // still buffered: the flush interval is an hour
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_EQ(lines_of(read_file(path)).size(), 10u);
+}
+
+TEST_F(AccessLogTest, DashWritesToStdoutInCommonFormat) {
+  ServerProcess server(root.path(), {"--access-log", "-", "--log-format", "common"});
+  Client client(server.port());
+  client.get("/a.txt");
+  client.get("/missing", "", "HEAD");
+  EXPECT_EQ(server.stop(), 0);
+  std::vector<std::string> lines = lines_of(server.rest_of_stdout());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[0].ends_with("\"GET /a.txt HTTP/1.1\" 200 1")) << lines[0];
+  EXPECT_TRUE(lines[1].ends_with("\"HEAD /missing HTTP/1.1\" 404 -")) << lines[1];
+  EXPECT_TRUE(lines[0].starts_with("127.0.0.1 - - [")) << lines[0];
+}
+
+TEST_F(AccessLogTest, AFullDiskCostsEntriesNotService) {
+  ServerProcess server(root.path(), {"--access-log", "/dev/full", "--log-flush", "10ms"});
+  for (int i = 0; i < 20; ++i) {
+    Client client(server.port());
+    EXPECT_EQ(client.get("/a.txt").body, "a");
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(server.stop(), 0);
+  std::string text = server.stderr_text();
+  EXPECT_NE(text.find("entries dropped (No space left on device)"), std::string::npos) << text;
+  EXPECT_LE(std::count(text.begin(), text.end(), '\n'), 4) << "one line per interval, not per entry";
+  expect_clean_stderr(text);
+}
+
+TEST_F(AccessLogTest, BadLogFlagsExitTwo) {
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"--log-format", "xml"},
+           std::vector<std::string>{"--log-level", "loud"},
+           std::vector<std::string>{"--log-flush", "soon"},
+           std::vector<std::string>{"--access-log", "/nonexistent-dir/access.log"},
+       }) {
+    std::string flag = args[0];
+    args.insert(args.begin(), {"--root", root.path(), "--listen", "127.0.0.1:0"});
+    auto [status, text] = run_to_exit(args);
+    EXPECT_EQ(status, 2) << text;
+    EXPECT_NE(text.find(flag), std::string::npos) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  }
+}
+
+}  // namespace
+}  // namespace ringhttpd::test
