@@ -16,7 +16,6 @@ namespace {
 constexpr unsigned recv_buffer_count = 512;   // provided buffers per worker
 constexpr unsigned recv_buffer_bytes = 4096;  // enough for a typical request head
 constexpr uint16_t recv_buffer_group = 0;
-constexpr unsigned tick_ms = 1000;
 constexpr unsigned prefilled_pipes = 4;
 // Room in the scratch area beyond the request-target: the response head's
 // fixed fields, and an index file name appended to a directory path.
@@ -64,8 +63,11 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
   _limits.max_request_line_bytes = _config.max_uri_bytes;
   _limits.max_header_bytes = _config.max_header_bytes;
   _limits.max_header_count = _config.max_header_count;
+  // Once a second, or as often as --log-flush asks (down to 10 ms): the
+  // tick is what seals a buffered log block, and what expires deadlines.
+  uint32_t tick_ms = std::clamp<uint32_t>(_config.log_flush_ms, 10, 1000);
   _tick_interval.tv_sec = tick_ms / 1000;
-  _tick_interval.tv_nsec = (tick_ms % 1000) * 1'000'000;
+  _tick_interval.tv_nsec = static_cast<long long>(tick_ms % 1000) * 1'000'000;
 }
 
 Worker::~Worker() {

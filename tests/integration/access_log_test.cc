@@ -154,6 +154,19 @@ TEST_F(AccessLogTest, SigtermWritesWhatIsBuffered) {
   EXPECT_EQ(lines_of(read_file(path)).size(), 10u);
 }
 
+TEST_F(AccessLogTest, ShortFlushIntervalIsHonoured) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "50ms"});
+  Client client(server.port());
+  client.get("/a.txt");
+  auto deadline = std::chrono::steady_clock::now() + 400ms;
+  while (read_file(path).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(lines_of(read_file(path)).size(), 1u) << "not written within 400 ms of a 50 ms flush";
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST_F(AccessLogTest, DashWritesToStdoutInCommonFormat) {
   ServerProcess server(root.path(), {"--access-log", "-", "--log-format", "common"});
   Client client(server.port());
