@@ -90,7 +90,7 @@ void BM_FormatHttpDate(benchmark::State& state) {
 BENCHMARK(BM_FormatHttpDate);
 
 void BM_RenderFileHead(benchmark::State& state) {
-  FileHead file{6144, "text/html", "Mon, 18 Nov 2026 08:26:40 GMT", "\"6afd8a00.75bcd15-1800\""};
+  FileHead file{200, 6144, "text/html", "Mon, 18 Nov 2026 08:26:40 GMT", "\"6afd8a00.75bcd15-1800\""};
   DateCache date;
   char buffer[1024];
   for (auto _ : state) {

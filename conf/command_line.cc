@@ -193,6 +193,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_header_bytes)))
     ("max-connections", "connections per worker (0: derived from RLIMIT_NOFILE)",
      cxxopts::value<std::string>()->default_value("0"))
+    ("max-ranges", "most ranges served in one request (1-32); more get the whole file",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_ranges)))
     ("pipe-size", "bytes per splice pipe (F_SETPIPE_SZ; 4096-1048576)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)))
     ("cache-entries", "open-file cache entries per worker (0: off; capped by the fd budget)",
@@ -283,6 +285,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       "--cache-body-max", parsed["cache-body-max"].as<std::string>(), 0, 16u << 20));
   config.cache_body_total_bytes = parse_unsigned(
       "--cache-body-bytes", parsed["cache-body-bytes"].as<std::string>(), 0, 1ull << 40);
+  config.max_ranges = static_cast<uint32_t>(
+      parse_unsigned("--max-ranges", parsed["max-ranges"].as<std::string>(), 1, 32));
   config.pipe_size_bytes = static_cast<uint32_t>(
       parse_unsigned("--pipe-size", parsed["pipe-size"].as<std::string>(), 4096, 1 << 20));
   config.access_log = parsed["access-log"].as<std::string>();

@@ -30,6 +30,7 @@ struct Config {
   uint32_t max_header_count = 100;           // more fields -> 431
   uint32_t max_connections = 0;              // per worker; 0 = derive from RLIMIT_NOFILE
   uint32_t pipe_size_bytes = 256 * 1024;     // splice pipe capacity (F_SETPIPE_SZ)
+  uint32_t max_ranges = 16;                  // more ranges in one request: answered 200
   // Open-file cache, per worker (cache/file_cache.h).
   uint32_t cache_entries = 16384;            // capped by the fd budget, see command_line.cc
   uint32_t cache_valid_ms = 2'000;           // recheck a file (or retry a miss) after this

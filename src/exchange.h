@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "cache/file_cache.h"
 #include "cache/file_info.h"
+#include "src/http/range.h"
 #include "src/http/request.h"
 #include "uring/pipe_pool.h"
 
@@ -48,11 +50,22 @@ struct Exchange {
   FileInfo file;
   CacheEntry* entry = nullptr;  // the file being served; holds a reference
 
-  // Sending: the head with a cached body in one SENDMSG, or the head then
-  // body bytes spliced file -> pipe -> socket.
-  iovec vectors[2] = {};
+  // The send plan: range k of the file follows a piece of scratch (the head
+  // and, for multipart, part headers) ending at piece_end[k]; after the last
+  // range comes the piece ending at piece_end[range_count] (the multipart
+  // closing delimiter, or nothing). A cached body goes out as one SENDMSG
+  // over all of it; otherwise each piece is a SEND linked to the splices of
+  // its range.
+  std::array<ByteRange, max_ranges_limit> ranges{};
+  std::array<uint32_t, max_ranges_limit + 1> piece_end{};
+  uint8_t range_count = 0;
+  uint8_t range_index = 0;        // the next range to queue
+  bool closing_piece_sent = false;
+  uint64_t content_length = 0;
+  char boundary[24] = {};
+  iovec vectors[2 * max_ranges_limit + 1] = {};
   msghdr message = {};
-  uint32_t head_out_bytes = 0;    // what the first SEND/SENDMSG must report
+  uint32_t head_out_bytes = 0;    // what the pending SEND/SENDMSG must report
   uint64_t body_offset = 0;
   uint64_t body_remaining = 0;
   uint32_t pipe_bytes = 0;        // spliced in, not yet out
@@ -76,6 +89,10 @@ struct Exchange {
     checking_directory = false;
     file_fd = -1;
     entry = nullptr;
+    range_count = 0;
+    range_index = 0;
+    closing_piece_sent = false;
+    content_length = 0;
     head_out_bytes = 0;
     body_offset = 0;
     body_remaining = 0;

@@ -1,6 +1,7 @@
 #include "src/worker.h"
 
 #include <poll.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,8 +19,9 @@ constexpr unsigned recv_buffer_bytes = 4096;  // enough for a typical request he
 constexpr uint16_t recv_buffer_group = 0;
 constexpr unsigned prefilled_pipes = 4;
 // Room in the scratch area beyond the request-target: the response head's
-// fixed fields, and an index file name appended to a directory path.
-constexpr uint32_t scratch_reserve_bytes = 1536;
+// fixed fields, an index file name appended to a directory path, and the
+// part headers of a multipart/byteranges response (up to --max-ranges).
+constexpr uint32_t scratch_reserve_bytes = 8192;
 
 CacheLimits cache_limits(const Config& config) {
   CacheLimits limits;
@@ -60,6 +62,8 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
                          IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE,
                          IORING_OP_SHUTDOWN, IORING_OP_TIMEOUT, IORING_OP_POLL_ADD,
                          IORING_OP_ASYNC_CANCEL});
+  getrandom(&_random_state, sizeof _random_state, 0);
+  _random_state |= 1;  // xorshift must not start at 0
   _limits.max_request_line_bytes = _config.max_uri_bytes;
   _limits.max_header_bytes = _config.max_header_bytes;
   _limits.max_header_count = _config.max_header_count;

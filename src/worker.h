@@ -22,6 +22,7 @@
 #include "src/access_log.h"
 #include "src/connection.h"
 #include "cache/http_date.h"
+#include "src/http/range.h"
 #include "src/http/request.h"
 #include "src/http/response.h"
 #include "src/timer_list.h"
@@ -119,7 +120,10 @@ class Worker final : private FdCloser {
   CommonFields common_fields(const Exchange& exchange);
 
   // worker_send.cc: the send chain and the close path.
-  void send_file(Connection& connection);
+  void respond_with_file(Connection& connection);
+  bool plan_ranges(Connection& connection, const RangeSet& ranges);
+  void send_planned(Connection& connection);
+  void queue_next_piece(Connection& connection);
   void send_head_only(Connection& connection, const HeaderWriter& head);
   bool head_fits(Connection& connection, const HeaderWriter& head);
   void queue_splice_chunk(Connection& connection);
@@ -163,6 +167,7 @@ class Worker final : private FdCloser {
   uint32_t _live_connections = 0;
   std::array<TimerList, static_cast<size_t>(TimerKind::count)> _timers{};
 
+  uint64_t _random_state = 0;  // xorshift: multipart boundaries
   DateCache _date;
   time_t _now_seconds = 0;
   int64_t _now_ms = 0;

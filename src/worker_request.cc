@@ -286,7 +286,7 @@ void Worker::serve_entry(Connection& connection) {
   CacheEntry* entry = exchange.entry;
   switch (entry->kind) {
     case EntryKind::file:
-      send_file(connection);
+      respond_with_file(connection);
       return;
     case EntryKind::redirect:
       _cache.release(entry);

@@ -16,8 +16,11 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 
+#include "src/http/conditional.h"
 #include "src/log.h"
 #include "src/worker.h"
 
@@ -50,40 +53,148 @@ void Worker::send_head_only(Connection& connection, const HeaderWriter& head) {
   close_file(exchange.file_fd);  // HEAD, an empty file or an error: no body
   exchange.head_out_bytes = static_cast<uint32_t>(head.size());
   exchange.body_remaining = 0;
+  exchange.range_index = exchange.range_count;
+  exchange.closing_piece_sent = true;  // the head is the whole response
   exchange.chain_pending = 1;
   connection.state = ConnectionState::sending;
   io_uring_prep_send(queue(connection, Op::send), connection.fd, exchange.scratch,
                      exchange.head_out_bytes, head_send_flags);
 }
 
-void Worker::send_file(Connection& connection) {
+// A file response: preconditions first (RFC 9110 §13.2.2), then the Range
+// (when If-Range allows it), then the plan of what to send.
+void Worker::respond_with_file(Connection& connection) {
   Exchange& exchange = *connection.exchange;
   const CacheEntry& entry = *exchange.entry;
+  const Request& request = exchange.request;
+  Validators validators{entry.etag_text(), static_cast<time_t>(entry.info.mtime_sec)};
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
-  render_file_head(head, common_fields(exchange),
-                   {entry.info.size, entry.content_type, entry.last_modified_text(),
-                    entry.etag_text()});
-  if (exchange.head_only || entry.info.size == 0) {
-    exchange.status = 200;
+  switch (evaluate_preconditions(request, validators)) {
+    case Precondition::failed:
+      respond_status(connection, 412);
+      return;
+    case Precondition::not_modified:
+      exchange.status = 304;
+      render_file_head(head, common_fields(exchange),
+                       {304, 0, entry.content_type, entry.last_modified_text(), entry.etag_text()});
+      send_head_only(connection, head);
+      return;
+    case Precondition::proceed:
+      break;
+  }
+  RangeSet ranges;  // outcome full: the whole file
+  if (!request.range.empty() && if_range_allows(request.if_range, validators)) {
+    ranges = parse_range(request.range, entry.info.size, _config.max_ranges);
+  }
+  if (ranges.outcome == RangeOutcome::unsatisfiable) {
+    char complete[24];
+    auto [end, error] = std::to_chars(complete, complete + sizeof complete, entry.info.size);
+    (void)error;
+    exchange.status = 416;
+    exchange.body_bytes_sent = exchange.head_only ? 0 : status_body_bytes(416);
+    render_status_response(head, common_fields(exchange), 416, exchange.head_only,
+                           "Content-Range", {"bytes */", std::string_view(complete, end - complete)});
     send_head_only(connection, head);
     return;
   }
-  if (!head_fits(connection, head)) {
+  if (!plan_ranges(connection, ranges)) {
     return;
   }
+  send_planned(connection);
+}
+
+// Renders the head (and, for several ranges, the part headers right after
+// it) into scratch, and records where each piece ends.
+bool Worker::plan_ranges(Connection& connection, const RangeSet& ranges) {
+  Exchange& exchange = *connection.exchange;
+  const CacheEntry& entry = *exchange.entry;
+  uint64_t size = entry.info.size;
+  FileHead file{200, size, entry.content_type, entry.last_modified_text(), entry.etag_text()};
+  if (ranges.outcome == RangeOutcome::full) {
+    exchange.ranges[0] = {0, size};
+    exchange.range_count = size > 0 ? 1 : 0;
+  } else {
+    std::copy_n(ranges.ranges.begin(), ranges.count, exchange.ranges.begin());
+    exchange.range_count = static_cast<uint8_t>(ranges.count);
+    file.status = 206;
+    file.complete_length = size;
+  }
+  bool multipart = exchange.range_count > 1;
+  if (file.status == 206 && !multipart) {
+    file.content_range = &exchange.ranges[0];
+    file.content_length = exchange.ranges[0].length;
+  }
+  if (multipart) {
+    // Content-Length needs the part headers' sizes before the head is
+    // written: measure them once, then write them after the head.
+    _random_state ^= _random_state << 13;
+    _random_state ^= _random_state >> 7;
+    _random_state ^= _random_state << 17;
+    std::snprintf(exchange.boundary, sizeof exchange.boundary, "%016llx",
+                  static_cast<unsigned long long>(_random_state));
+    file.boundary = exchange.boundary;
+    file.content_length = 0;
+    char measure[1024];
+    for (uint8_t k = 0; k < exchange.range_count; ++k) {
+      HeaderWriter part(measure, sizeof measure);
+      render_part_header(part, k == 0, file.boundary, entry.content_type, exchange.ranges[k], size);
+      file.content_length += part.size() + exchange.ranges[k].length;
+    }
+    HeaderWriter closing(measure, sizeof measure);
+    render_multipart_end(closing, file.boundary);
+    file.content_length += closing.size();
+  }
+  exchange.status = file.status;
+  exchange.content_length = file.content_length;
+  HeaderWriter out(exchange.scratch, exchange.scratch_capacity);
+  render_file_head(out, common_fields(exchange), file);
+  if (exchange.head_only || exchange.range_count == 0) {
+    send_head_only(connection, out);  // HEAD, or an empty file: the head is all
+    return false;
+  }
+  for (uint8_t k = 0; k < exchange.range_count; ++k) {
+    if (multipart) {
+      render_part_header(out, k == 0, file.boundary, entry.content_type, exchange.ranges[k], size);
+    }
+    exchange.piece_end[k] = static_cast<uint32_t>(out.size());
+  }
+  if (multipart) {
+    render_multipart_end(out, file.boundary);
+  }
+  exchange.piece_end[exchange.range_count] = static_cast<uint32_t>(out.size());
+  return head_fits(connection, out);
+}
+
+void Worker::send_planned(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  const CacheEntry& entry = *exchange.entry;
   connection.state = ConnectionState::sending;
-  exchange.status = 200;
   if (entry.body_ready) {
-    // Warm small file: head and body in one SENDMSG, no io-wq hop. The
-    // entry's reference keeps the body alive until the CQE.
-    exchange.vectors[0] = {exchange.scratch, head.size()};
-    exchange.vectors[1] = {entry.body.get(), entry.info.size};
+    // Warm small file: head, parts and body in one SENDMSG, no io-wq hop.
+    // The entry's reference keeps the body alive until the CQE.
+    size_t count = 0;
+    size_t total = 0;
+    uint32_t piece_start = 0;
+    for (uint8_t k = 0; k <= exchange.range_count; ++k) {
+      uint32_t piece_bytes = exchange.piece_end[k] - piece_start;
+      if (piece_bytes > 0) {
+        exchange.vectors[count++] = {exchange.scratch + piece_start, piece_bytes};
+        total += piece_bytes;
+      }
+      piece_start = exchange.piece_end[k];
+      if (k < exchange.range_count) {
+        exchange.vectors[count++] = {entry.body.get() + exchange.ranges[k].first,
+                                     exchange.ranges[k].length};
+        total += exchange.ranges[k].length;
+      }
+    }
     exchange.message = {};
     exchange.message.msg_iov = exchange.vectors;
-    exchange.message.msg_iovlen = 2;
-    exchange.head_out_bytes = static_cast<uint32_t>(head.size() + entry.info.size);
-    exchange.body_bytes_sent = entry.info.size;
-    exchange.body_remaining = 0;
+    exchange.message.msg_iovlen = count;
+    exchange.head_out_bytes = static_cast<uint32_t>(total);
+    exchange.body_bytes_sent = exchange.content_length;
+    exchange.range_index = exchange.range_count;
+    exchange.closing_piece_sent = true;
     exchange.chain_pending = 1;
     io_uring_prep_sendmsg(queue(connection, Op::send), connection.fd, &exchange.message,
                           head_send_flags);
@@ -96,16 +207,41 @@ void Worker::send_file(Connection& connection) {
     respond_status(connection, 503);
     return;
   }
-  exchange.head_out_bytes = static_cast<uint32_t>(head.size());
-  exchange.body_offset = 0;
-  exchange.body_remaining = entry.info.size;
+  queue_next_piece(connection);
+}
+
+// The piece of scratch before the next range, linked to that range's first
+// splices; after the last range, the closing piece if there is one.
+void Worker::queue_next_piece(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  uint8_t k = exchange.range_index;
+  uint32_t piece_start = k == 0 ? 0 : exchange.piece_end[k - 1];
+  uint32_t piece_bytes = exchange.piece_end[k] - piece_start;
+  bool range_follows = k < exchange.range_count;
+  if (!range_follows) {
+    exchange.closing_piece_sent = true;
+    if (piece_bytes == 0) {
+      finish_exchange(connection);  // a single range: nothing after its bytes
+      return;
+    }
+  }
   _ring.reserve(3);
-  io_uring_sqe* send = queue(connection, Op::send);
-  io_uring_prep_send(send, connection.fd, exchange.scratch, exchange.head_out_bytes,
-                     head_send_flags | MSG_MORE);
-  send->flags |= IOSQE_IO_LINK;
-  exchange.chain_pending = 1;
-  queue_splice_chunk(connection);
+  if (piece_bytes > 0) {
+    io_uring_sqe* send = queue(connection, Op::send);
+    io_uring_prep_send(send, connection.fd, exchange.scratch + piece_start, piece_bytes,
+                       head_send_flags | (range_follows ? MSG_MORE : 0));
+    exchange.head_out_bytes = piece_bytes;
+    ++exchange.chain_pending;
+    if (range_follows) {
+      send->flags |= IOSQE_IO_LINK;
+    }
+  }
+  if (range_follows) {
+    exchange.body_offset = exchange.ranges[k].first;
+    exchange.body_remaining = exchange.ranges[k].length;
+    exchange.range_index = static_cast<uint8_t>(k + 1);
+    queue_splice_chunk(connection);
+  }
 }
 
 void Worker::queue_splice_chunk(Connection& connection) {
@@ -118,7 +254,7 @@ void Worker::queue_splice_chunk(Connection& connection) {
                        exchange.pipe->write_fd, -1, chunk, 0);
   in->flags |= IOSQE_IO_LINK;
   io_uring_sqe* out = queue(connection, Op::splice_out);
-  bool more = chunk < exchange.body_remaining;
+  bool more = chunk < exchange.body_remaining || !exchange.closing_piece_sent;
   io_uring_prep_splice(out, exchange.pipe->read_fd, -1, connection.fd, -1, chunk,
                        more ? SPLICE_F_MORE : 0);
   exchange.splice_out_asked = chunk;
@@ -218,6 +354,8 @@ void Worker::advance_response(Connection& connection) {
     abort(connection);
   } else if (exchange.body_remaining > 0) {
     queue_splice_chunk(connection);
+  } else if (!exchange.closing_piece_sent) {
+    queue_next_piece(connection);
   } else {
     finish_exchange(connection);
   }
@@ -225,6 +363,9 @@ void Worker::advance_response(Connection& connection) {
 
 void Worker::finish_exchange(Connection& connection) {
   Exchange& exchange = *connection.exchange;
+  if (exchange.range_count > 0 && !exchange.head_only) {
+    exchange.body_bytes_sent = exchange.content_length;  // part headers included
+  }
   log_exchange(connection);
   if (exchange.pipe != nullptr) {
     _pipes.release(exchange.pipe, true);

@@ -95,15 +95,59 @@ void common_fields(HeaderWriter& out, const CommonFields& common) {
 
 }  // namespace
 
+namespace {
+
+void content_range(HeaderWriter& out, const ByteRange& range, uint64_t complete_length) {
+  out.append("Content-Range: bytes ");
+  out.append_number(range.first);
+  out.append("-");
+  out.append_number(range.first + range.length - 1);
+  out.append("/");
+  out.append_number(complete_length);
+  out.append("\r\n");
+}
+
+}  // namespace
+
 void render_file_head(HeaderWriter& out, const CommonFields& common, const FileHead& file) {
-  out.status_line(200);
+  out.status_line(file.status);
   common_fields(out, common);
-  out.field("Content-Type", file.content_type);
-  out.field_number("Content-Length", file.size);
+  if (file.status != 304) {
+    if (file.boundary.empty()) {
+      out.field("Content-Type", file.content_type);
+    } else {
+      out.append("Content-Type: multipart/byteranges; boundary=");
+      out.append(file.boundary);
+      out.append("\r\n");
+    }
+    out.field_number("Content-Length", file.content_length);
+  }
+  if (file.content_range != nullptr) {
+    content_range(out, *file.content_range, file.complete_length);
+  }
   out.field("Last-Modified", file.last_modified);
   out.field("ETag", file.etag);
-  out.field("Accept-Ranges", "bytes");
+  if (file.status != 304) {
+    out.field("Accept-Ranges", "bytes");
+  }
   out.end_head();
+}
+
+void render_part_header(HeaderWriter& out, bool first, std::string_view boundary,
+                        std::string_view content_type, const ByteRange& range,
+                        uint64_t complete_length) {
+  out.append(first ? "--" : "\r\n--");
+  out.append(boundary);
+  out.append("\r\n");
+  out.field("Content-Type", content_type);
+  content_range(out, range, complete_length);
+  out.append("\r\n");
+}
+
+void render_multipart_end(HeaderWriter& out, std::string_view boundary) {
+  out.append("\r\n--");
+  out.append(boundary);
+  out.append("--\r\n");
 }
 
 void render_status_response(HeaderWriter& out, const CommonFields& common, uint16_t status,

@@ -6,6 +6,8 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "src/http/range.h"
+
 
 namespace ringhttpd {
 
@@ -42,16 +44,31 @@ struct CommonFields {
   std::string_view connection_field;
 };
 
-// What a file's 200 head says, formatted once when the file was opened.
+// What a file response's head says. The validators and type were formatted
+// once when the file was opened.
 struct FileHead {
-  uint64_t size = 0;
+  uint16_t status = 200;          // 200, 206, or 304 (which has no type or length)
+  uint64_t content_length = 0;
   std::string_view content_type;
   std::string_view last_modified;
   std::string_view etag;
+  // 206 with one range: "Content-Range: bytes first-last/complete_length".
+  const ByteRange* content_range = nullptr;
+  uint64_t complete_length = 0;
+  // 206 with several ranges: Content-Type becomes multipart/byteranges.
+  std::string_view boundary;
 };
 
-// 200 for a regular file: the head only; the body follows separately.
+// The head of a file response; the body follows separately.
 void render_file_head(HeaderWriter& out, const CommonFields& common, const FileHead& file);
+
+// One part's header in a multipart/byteranges body (RFC 9110 §14.6). Every
+// part but the first starts with the CRLF that ends the previous part.
+void render_part_header(HeaderWriter& out, bool first, std::string_view boundary,
+                        std::string_view content_type, const ByteRange& range,
+                        uint64_t complete_length);
+// The closing delimiter: CRLF "--" boundary "--" CRLF.
+void render_multipart_end(HeaderWriter& out, std::string_view boundary);
 
 // An error or redirect with its small text body (omitted for HEAD, though
 // Content-Length still describes it). extra_name and the concatenation of

@@ -1,0 +1,114 @@
+#include "src/http/range.h"
+
+#include <algorithm>
+
+#include "src/http/text.h"
+
+namespace ringhttpd {
+namespace {
+
+// 1*DIGIT without overflow; false when empty, not digits, or too large.
+bool parse_position(std::string_view text, uint64_t& value) {
+  if (text.empty() || text.size() > 18) {
+    return false;
+  }
+  value = 0;
+  for (char c : text) {
+    if (!is_digit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+RangeSet parse_range(std::string_view value, uint64_t size, size_t max_ranges) {
+  RangeSet result;
+  value = trim_ows(value);
+  constexpr std::string_view unit = "bytes=";
+  if (value.size() <= unit.size() || !iequals(value.substr(0, unit.size()), unit)) {
+    return result;  // another unit, or not a range at all
+  }
+  max_ranges = std::min(max_ranges, max_ranges_limit);
+  bool malformed = false;
+  bool any_spec = false;
+  uint64_t requested_bytes = 0;
+  for_each_list_element(value.substr(unit.size()), [&](std::string_view spec) {
+    if (malformed) {
+      return;
+    }
+    any_spec = true;
+    size_t dash = spec.find('-');
+    if (dash == std::string_view::npos) {
+      malformed = true;
+      return;
+    }
+    std::string_view first_text = spec.substr(0, dash);
+    std::string_view last_text = spec.substr(dash + 1);
+    ByteRange range;
+    if (first_text.empty()) {
+      // suffix-range "-N": the last N bytes
+      uint64_t suffix = 0;
+      if (!parse_position(last_text, suffix)) {
+        malformed = true;
+        return;
+      }
+      if (suffix == 0 || size == 0) {
+        return;  // satisfies nothing
+      }
+      range.length = std::min(suffix, size);
+      range.first = size - range.length;
+    } else {
+      uint64_t first = 0;
+      uint64_t last = UINT64_MAX;
+      if (!parse_position(first_text, first) || (!last_text.empty() && !parse_position(last_text, last)) ||
+          last < first) {
+        malformed = true;
+        return;
+      }
+      if (first >= size) {
+        return;  // starts past the end: satisfies nothing
+      }
+      range.first = first;
+      range.length = std::min(last, size - 1) - first + 1;
+    }
+    requested_bytes += range.length;
+    if (result.count == max_ranges) {
+      result.count = max_ranges + 1;  // too many: marked, ignored below
+      return;
+    }
+    if (result.count < max_ranges) {
+      result.ranges[result.count++] = range;
+    }
+  });
+  if (malformed || !any_spec || result.count > max_ranges) {
+    return RangeSet{};  // ignored: 200
+  }
+  if (result.count == 0) {
+    result.outcome = RangeOutcome::unsatisfiable;
+    return result;
+  }
+  if (requested_bytes > size) {
+    return RangeSet{};  // more bytes than the file: cheaper to send it once
+  }
+  // Sorted and merged: overlapping or adjacent ranges become one.
+  std::sort(result.ranges.begin(), result.ranges.begin() + static_cast<long>(result.count),
+            [](const ByteRange& a, const ByteRange& b) { return a.first < b.first; });
+  size_t merged = 0;
+  for (size_t i = 1; i < result.count; ++i) {
+    ByteRange& last = result.ranges[merged];
+    const ByteRange& next = result.ranges[i];
+    if (next.first <= last.first + last.length) {
+      last.length = std::max(last.first + last.length, next.first + next.length) - last.first;
+    } else {
+      result.ranges[++merged] = next;
+    }
+  }
+  result.count = merged + 1;
+  result.outcome = RangeOutcome::partial;
+  return result;
+}
+
+}  // namespace ringhttpd
