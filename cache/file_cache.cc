@@ -92,6 +92,8 @@ CacheEntry* FileCache::take_entry(std::string_view key, int64_t now_ms) {
   entry->info = {};
   entry->content_type = {};
   entry->etag_bytes = 0;
+  entry->extra_fields.clear();
+  entry->max_age_seconds = -1;
   entry->body_ready = false;
   entry->valid_until_ms = now_ms + _limits.valid_ms;
   entry->references = 1;

@@ -50,6 +50,8 @@ struct CacheEntry {
   char etag[etag_max_bytes] = {};
   uint8_t etag_bytes = 0;
   char last_modified[29] = {};
+  std::string extra_fields;      // --header/--expires lines for this file
+  int64_t max_age_seconds = -1;  // --expires: Expires is now + this; -1 none
   std::unique_ptr<char[]> body;  // small files: the whole content
   uint32_t body_capacity = 0;
   uint32_t body_charged_bytes = 0;  // what this body counts against body_total_bytes

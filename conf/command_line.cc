@@ -8,6 +8,9 @@
 
 #include <charconv>
 #include <cstring>
+// Repeatable flags take each value whole: a header value such as
+// "public, max-age=60" has commas of its own. (--listen splits its own lists.)
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <limits>
@@ -215,6 +218,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value("warn"))
     ("mime-types", "mime.types file; built-in table when absent",
      cxxopts::value<std::string>()->default_value(defaults.mime_types_path))
+    ("header", "extra response header by rule, repeatable: 'PATTERN: Name: value' "
+     "(PATTERN: /path/prefix or *.ext)", cxxopts::value<std::vector<std::string>>())
+    ("expires", "Cache-Control max-age and Expires by rule, repeatable: 'PATTERN=DURATION' "
+     "(3600, 12h, 30d, 1y, max)", cxxopts::value<std::vector<std::string>>())
+    ("allow-dotfiles", "serve paths with a segment starting with '.' (.well-known always is)")
+    ("no-symlinks", "refuse every symlink (by default they are followed within the root)")
     ("h,help", "print this help and exit")
     ("v,version", "print the version and exit");
   // clang-format on
@@ -309,6 +318,18 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   } else {
     fail("--log-level", "'" + level + "' is not error, warn or info");
   }
+  if (parsed.count("header")) {
+    for (const std::string& rule : parsed["header"].as<std::vector<std::string>>()) {
+      config.header_rules.headers.push_back(parse_header_rule(rule));
+    }
+  }
+  if (parsed.count("expires")) {
+    for (const std::string& rule : parsed["expires"].as<std::vector<std::string>>()) {
+      config.header_rules.expires.push_back(parse_expires_rule(rule));
+    }
+  }
+  config.allow_dotfiles = parsed.count("allow-dotfiles") > 0;
+  config.no_symlinks = parsed.count("no-symlinks") > 0;
   config.mime_types_path = parsed["mime-types"].as<std::string>();
   // The default file may be absent (the built-in table serves then); a file
   // named on the command line must be readable.

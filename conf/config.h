@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "conf/header_rules.h"
+
 namespace ringhttpd {
 
 struct ListenAddress {
@@ -31,6 +33,9 @@ struct Config {
   uint32_t max_connections = 0;              // per worker; 0 = derive from RLIMIT_NOFILE
   uint32_t pipe_size_bytes = 256 * 1024;     // splice pipe capacity (F_SETPIPE_SZ)
   uint32_t max_ranges = 16;                  // more ranges in one request: answered 200
+  HeaderRules header_rules;                  // --header, --expires
+  bool allow_dotfiles = false;               // else a path segment starting with '.' is 404
+  bool no_symlinks = false;                  // refuse every symlink (RESOLVE_NO_SYMLINKS)
   // Open-file cache, per worker (cache/file_cache.h).
   uint32_t cache_entries = 16384;            // capped by the fd budget, see command_line.cc
   uint32_t cache_valid_ms = 2'000;           // recheck a file (or retry a miss) after this

@@ -121,6 +121,8 @@ class Worker final : private FdCloser {
 
   // worker_send.cc: the send chain and the close path.
   void respond_with_file(Connection& connection);
+  FileHead file_head(const CacheEntry& entry, uint16_t status, uint64_t content_length,
+                     char (&expires)[http_date_bytes]);
   bool plan_ranges(Connection& connection, const RangeSet& ranges);
   void send_planned(Connection& connection);
   void queue_next_piece(Connection& connection);

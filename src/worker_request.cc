@@ -18,6 +18,7 @@ namespace {
 // the connection stays in step; a larger one is refused (413) and closes.
 constexpr uint64_t max_discarded_body_bytes = 64 * 1024;
 constexpr size_t max_index_name_bytes = 256;
+constexpr std::string_view allowed_methods = "GET, HEAD, OPTIONS";
 
 }  // namespace
 
@@ -166,6 +167,15 @@ void Worker::start_request(Connection& connection) {
     respond_status(connection, 501);
     return;
   }
+  if (request.method == Method::options) {
+    // "OPTIONS *" asks about the server, "OPTIONS /path" about a resource:
+    // every resource here allows the same methods.
+    exchange.status = 204;
+    HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
+    render_options(head, common_fields(exchange), allowed_methods);
+    send_head_only(connection, head);
+    return;
+  }
   if (!serves_files) {
     respond_status(connection, 405);
     return;
@@ -174,6 +184,10 @@ void Worker::start_request(Connection& connection) {
                                          exchange.scratch_capacity - max_index_name_bytes);
   if (path.error_status != 0) {
     respond_status(connection, path.error_status);
+    return;
+  }
+  if (!_config.allow_dotfiles && has_hidden_segment({exchange.scratch, path.length})) {
+    respond_status(connection, 404);  // .git, .env, .htpasswd: as if absent
     return;
   }
   exchange.path_length = static_cast<uint32_t>(path.length);
@@ -261,6 +275,9 @@ void Worker::remember_file(Connection& connection) {
                          _context.mime_types->lookup(opened), _now_ms);
   exchange.file_fd = -1;
   exchange.entry = entry;
+  if (!_config.header_rules.empty()) {
+    _config.header_rules.fields_for(opened, entry->extra_fields, entry->max_age_seconds);
+  }
   if (char* body = _cache.body_buffer(entry)) {
     io_uring_prep_read(queue(connection, Op::read_body), entry->fd, body,
                        static_cast<unsigned>(entry->info.size), 0);
@@ -329,7 +346,8 @@ void Worker::queue_open(Connection& connection, const char* relative_path) {
   exchange.how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   // The kernel, not the normaliser, is the last word: nothing outside the
   // docroot is ever opened, whatever symlinks say.
-  exchange.how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  exchange.how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+                        (_config.no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
   io_uring_prep_openat2(queue(connection, Op::open), _context.root_fd, relative_path,
                         &exchange.how);
 }
@@ -409,7 +427,7 @@ void Worker::respond_status(Connection& connection, uint16_t status) {
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
   if (status == 405) {
     render_status_response(head, common_fields(exchange), status, exchange.head_only, "Allow",
-                           {"GET, HEAD"});
+                           {allowed_methods});
   } else {
     render_status_response(head, common_fields(exchange), status, exchange.head_only);
   }

@@ -61,6 +61,20 @@ void Worker::send_head_only(Connection& connection, const HeaderWriter& head) {
                      exchange.head_out_bytes, head_send_flags);
 }
 
+// The head fields of a file: validators and type from the entry, rule
+// fields, and Expires counted from now.
+FileHead Worker::file_head(const CacheEntry& entry, uint16_t status, uint64_t content_length,
+                           char (&expires)[http_date_bytes]) {
+  FileHead head{status, content_length, entry.content_type, entry.last_modified_text(),
+                entry.etag_text()};
+  head.extra_fields = entry.extra_fields;
+  if (entry.max_age_seconds >= 0) {
+    format_http_date(_now_seconds + entry.max_age_seconds, expires);
+    head.expires = {expires, http_date_bytes};
+  }
+  return head;
+}
+
 // A file response: preconditions first (RFC 9110 §13.2.2), then the Range
 // (when If-Range allows it), then the plan of what to send.
 void Worker::respond_with_file(Connection& connection) {
@@ -73,12 +87,14 @@ void Worker::respond_with_file(Connection& connection) {
     case Precondition::failed:
       respond_status(connection, 412);
       return;
-    case Precondition::not_modified:
+    case Precondition::not_modified: {
+      // A 304 carries what a cache needs to update its copy (§15.4.5).
       exchange.status = 304;
-      render_file_head(head, common_fields(exchange),
-                       {304, 0, entry.content_type, entry.last_modified_text(), entry.etag_text()});
+      char expires[http_date_bytes];
+      render_file_head(head, common_fields(exchange), file_head(entry, 304, 0, expires));
       send_head_only(connection, head);
       return;
+    }
     case Precondition::proceed:
       break;
   }
@@ -109,7 +125,8 @@ bool Worker::plan_ranges(Connection& connection, const RangeSet& ranges) {
   Exchange& exchange = *connection.exchange;
   const CacheEntry& entry = *exchange.entry;
   uint64_t size = entry.info.size;
-  FileHead file{200, size, entry.content_type, entry.last_modified_text(), entry.etag_text()};
+  char expires[http_date_bytes];
+  FileHead file = file_head(entry, 200, size, expires);
   if (ranges.outcome == RangeOutcome::full) {
     exchange.ranges[0] = {0, size};
     exchange.range_count = size > 0 ? 1 : 0;

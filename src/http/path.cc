@@ -113,6 +113,17 @@ bool is_valid_utf8(std::string_view bytes) {
   return true;
 }
 
+bool has_hidden_segment(std::string_view path) {
+  for (size_t at = path.find("/."); at != std::string_view::npos; at = path.find("/.", at + 1)) {
+    std::string_view segment = path.substr(at + 1);
+    segment = segment.substr(0, segment.find('/'));
+    if (segment != ".well-known") {
+      return true;
+    }
+  }
+  return false;
+}
+
 NormalizedPath normalize_target(std::string_view target, char* out, size_t capacity) {
   NormalizedPath result;
   std::string_view path = target_path(target);

@@ -40,4 +40,8 @@ std::string_view target_query(std::string_view target);
 
 bool is_valid_utf8(std::string_view bytes);
 
+// Does a normalised path have a segment starting with '.' (".git", ".env",
+// ".htpasswd")? ".well-known" (RFC 8615) is not counted.
+bool has_hidden_segment(std::string_view normalized_path);
+
 }  // namespace ringhttpd

@@ -130,6 +130,17 @@ void render_file_head(HeaderWriter& out, const CommonFields& common, const FileH
   if (file.status != 304) {
     out.field("Accept-Ranges", "bytes");
   }
+  out.append(file.extra_fields);
+  if (!file.expires.empty()) {
+    out.field("Expires", file.expires);
+  }
+  out.end_head();
+}
+
+void render_options(HeaderWriter& out, const CommonFields& common, std::string_view allow) {
+  out.status_line(204);
+  common_fields(out, common);
+  out.field("Allow", allow);
   out.end_head();
 }
 

@@ -57,6 +57,9 @@ struct FileHead {
   uint64_t complete_length = 0;
   // 206 with several ranges: Content-Type becomes multipart/byteranges.
   std::string_view boundary;
+  // Rule fields (--header, --expires), rendered lines, and an Expires date.
+  std::string_view extra_fields;
+  std::string_view expires;
 };
 
 // The head of a file response; the body follows separately.
@@ -69,6 +72,9 @@ void render_part_header(HeaderWriter& out, bool first, std::string_view boundary
                         uint64_t complete_length);
 // The closing delimiter: CRLF "--" boundary "--" CRLF.
 void render_multipart_end(HeaderWriter& out, std::string_view boundary);
+
+// 204 for OPTIONS: what the server allows, and no body.
+void render_options(HeaderWriter& out, const CommonFields& common, std::string_view allow);
 
 // An error or redirect with its small text body (omitted for HEAD, though
 // Content-Length still describes it). extra_name and the concatenation of

@@ -187,7 +187,7 @@ TEST_F(ServerTest, ErrorStatuses) {
   EXPECT_EQ(missing.body, "404 Not Found\n");
   Response post = client.get("/index.html", "Content-Length: 0\r\n", "POST");
   EXPECT_EQ(post.status, 405);
-  EXPECT_EQ(post.header("Allow"), "GET, HEAD");
+  EXPECT_EQ(post.header("Allow"), "GET, HEAD, OPTIONS");
   EXPECT_EQ(client.get("/", "", "DELETE").status, 405);
   EXPECT_EQ(client.get("/", "", "BREW").status, 501);
   EXPECT_EQ(client.get("/fifo").status, 403);

@@ -54,6 +54,17 @@ TEST(CommandLine, ParsesFlags) {
   EXPECT_EQ(config.max_connections, 77u);
 }
 
+TEST(CommandLine, RepeatableRulesKeepTheirCommas) {
+  Config config = parse({"--root", "/tmp", "--header", "/a/: Cache-Control: public, max-age=60",
+                         "--header", "*.js: X-A: 1", "--expires", "/=1d", "--listen",
+                         "127.0.0.1:1,127.0.0.1:2"})
+                      .config;
+  ASSERT_EQ(config.header_rules.headers.size(), 2u);
+  EXPECT_EQ(config.header_rules.headers[0].value, "public, max-age=60");
+  EXPECT_EQ(config.header_rules.expires.at(0).max_age_seconds, 86400u);
+  EXPECT_EQ(config.listen.size(), 2u);  // --listen still takes a comma list
+}
+
 TEST(CommandLine, HelpListsEveryFlagWithDefaults) {
   CommandLine result = parse({"--help"});
   EXPECT_TRUE(result.exit_now);

@@ -107,6 +107,17 @@ TEST(PathNormalizer, BackslashIsAnOrdinaryByte) {
   EXPECT_EQ(normalize("/%5c..%5c..%5cetc").path, "/\\..\\..\\etc");
 }
 
+TEST(PathNormalizer, HiddenSegments) {
+  EXPECT_TRUE(has_hidden_segment("/.git/config"));
+  EXPECT_TRUE(has_hidden_segment("/a/.env"));
+  EXPECT_TRUE(has_hidden_segment("/a/.htpasswd/"));
+  EXPECT_TRUE(has_hidden_segment("/.well-known/.secret"));
+  EXPECT_FALSE(has_hidden_segment("/.well-known/acme-challenge/token"));
+  EXPECT_FALSE(has_hidden_segment("/a/b.c/d"));
+  EXPECT_FALSE(has_hidden_segment("/"));
+  EXPECT_TRUE(has_hidden_segment("/.well-knownx"));
+}
+
 TEST(PathNormalizer, TargetComponents) {
   EXPECT_EQ(target_path("/a/b?c=d"), "/a/b");
   EXPECT_EQ(target_query("/a/b?c=d"), "?c=d");

@@ -59,11 +59,11 @@ TEST(Response, MultipartPieces) {
 TEST(Response, StatusWithBodyAndConnectionClose) {
   char buffer[512];
   HeaderWriter head(buffer, sizeof buffer);
-  render_status_response(head, {"D", "close"}, 405, false, "Allow", {"GET, HEAD"});
+  render_status_response(head, {"D", "close"}, 405, false, "Allow", {"GET, HEAD, OPTIONS"});
   EXPECT_EQ(head.text(),
             "HTTP/1.1 405 Method Not Allowed\r\n"
             "Server: ringhttpd\r\nDate: D\r\nConnection: close\r\n"
-            "Allow: GET, HEAD\r\n"
+            "Allow: GET, HEAD, OPTIONS\r\n"
             "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 23\r\n\r\n"
             "405 Method Not Allowed\n");
 }
