@@ -222,6 +222,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      "(PATTERN: /path/prefix or *.ext)", cxxopts::value<std::vector<std::string>>())
     ("expires", "Cache-Control max-age and Expires by rule, repeatable: 'PATTERN=DURATION' "
      "(3600, 12h, 30d, 1y, max)", cxxopts::value<std::vector<std::string>>())
+    ("precompressed", "serve file.br/.zst/.gz to clients that accept them, in this order; off to disable",
+     cxxopts::value<std::string>()->default_value("br,zstd,gzip"))
     ("allow-dotfiles", "serve paths with a segment starting with '.' (.well-known always is)")
     ("no-symlinks", "refuse every symlink (by default they are followed within the root)")
     ("h,help", "print this help and exit")
@@ -326,6 +328,22 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   if (parsed.count("expires")) {
     for (const std::string& rule : parsed["expires"].as<std::vector<std::string>>()) {
       config.header_rules.expires.push_back(parse_expires_rule(rule));
+    }
+  }
+  config.precompressed.clear();
+  if (std::string codings = parsed["precompressed"].as<std::string>(); codings != "off") {
+    for (const std::string& name : split_list(codings)) {
+      ContentCoding coding = name == "br"     ? ContentCoding::br
+                             : name == "zstd" ? ContentCoding::zstd
+                             : name == "gzip" ? ContentCoding::gzip
+                                              : (fail("--precompressed", "'" + name +
+                                                      "' is not br, zstd or gzip (or off)"),
+                                                 ContentCoding::br);
+      if (std::find(config.precompressed.begin(), config.precompressed.end(), coding) !=
+          config.precompressed.end()) {
+        fail("--precompressed", "'" + name + "' is listed twice");
+      }
+      config.precompressed.push_back(coding);
     }
   }
   config.allow_dotfiles = parsed.count("allow-dotfiles") > 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/header_rules.h"
@@ -17,6 +18,15 @@ struct ListenAddress {
   socklen_t address_len = 0;
   std::string text;  // as the user wrote it, for messages
 };
+
+// Precompressed siblings: "file.br", "file.zst", "file.gz" next to "file".
+enum class ContentCoding : uint8_t { br, zstd, gzip };
+constexpr std::string_view coding_name(ContentCoding coding) {
+  return coding == ContentCoding::br ? "br" : coding == ContentCoding::zstd ? "zstd" : "gzip";
+}
+constexpr std::string_view coding_suffix(ContentCoding coding) {
+  return coding == ContentCoding::br ? ".br" : coding == ContentCoding::zstd ? ".zst" : ".gz";
+}
 
 struct Config {
   std::string root;                          // directory served, made absolute
@@ -34,6 +44,9 @@ struct Config {
   uint32_t pipe_size_bytes = 256 * 1024;     // splice pipe capacity (F_SETPIPE_SZ)
   uint32_t max_ranges = 16;                  // more ranges in one request: answered 200
   HeaderRules header_rules;                  // --header, --expires
+  // --precompressed: codings to look for, in the server's preference order.
+  std::vector<ContentCoding> precompressed = {ContentCoding::br, ContentCoding::zstd,
+                                              ContentCoding::gzip};
   bool allow_dotfiles = false;               // else a path segment starting with '.' is 404
   bool no_symlinks = false;                  // refuse every symlink (RESOLVE_NO_SYMLINKS)
   // Open-file cache, per worker (cache/file_cache.h).

@@ -49,6 +49,12 @@ struct Exchange {
   int file_fd = -1;           // opened on a miss, until the cache takes it
   FileInfo file;
   CacheEntry* entry = nullptr;  // the file being served; holds a reference
+  // A precompressed sibling ("file.br") served in its place; holds a reference.
+  CacheEntry* sibling = nullptr;
+  uint8_t sibling_coding = 0;     // ContentCoding of `sibling`
+  uint8_t next_coding = 0;        // index into --precompressed still to try
+  bool coding_decided = false;
+  bool resolving_sibling = false; // the OPENAT2/STATX in flight are for a sibling
 
   // The send plan: range k of the file follows a piece of scratch (the head
   // and, for multipart, part headers) ending at piece_end[k]; after the last
@@ -89,6 +95,11 @@ struct Exchange {
     checking_directory = false;
     file_fd = -1;
     entry = nullptr;
+    sibling = nullptr;
+    sibling_coding = 0;
+    next_coding = 0;
+    coding_decided = false;
+    resolving_sibling = false;
     range_count = 0;
     range_index = 0;
     closing_piece_sent = false;

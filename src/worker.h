@@ -107,6 +107,8 @@ class Worker final : private FdCloser {
   void queue_open(Connection& connection, const char* relative_path);
   void on_open(Connection& connection, int result);
   void on_statx(Connection& connection, int result);
+  void queue_statx_of_open_file(Connection& connection);
+  void remember_sibling(Connection& connection, int result);
   void lookup_cache(Connection& connection);
   void resolve_from_disk(Connection& connection);
   void on_revalidate(Connection& connection, int result);
@@ -121,7 +123,12 @@ class Worker final : private FdCloser {
 
   // worker_send.cc: the send chain and the close path.
   void respond_with_file(Connection& connection);
-  FileHead file_head(const CacheEntry& entry, uint16_t status, uint64_t content_length,
+  bool choose_coding(Connection& connection);
+  void sibling_resolved(Connection& connection, CacheEntry* sibling);
+  static CacheEntry& served_entry(Exchange& exchange) {
+    return exchange.sibling != nullptr ? *exchange.sibling : *exchange.entry;
+  }
+  FileHead file_head(Exchange& exchange, uint16_t status, uint64_t content_length,
                      char (&expires)[http_date_bytes]);
   bool plan_ranges(Connection& connection, const RangeSet& ranges);
   void send_planned(Connection& connection);
@@ -134,6 +141,7 @@ class Worker final : private FdCloser {
   void advance_response(Connection& connection);
   void finish_exchange(Connection& connection);
   void release_exchange(Connection& connection);
+  void release_entries(Exchange& exchange);
   void close_file(int& fd);
   void close_fd(int fd) override;  // FdCloser: the cache closes through the ring
   void begin_close(Connection& connection);

@@ -288,12 +288,18 @@ void Worker::remember_file(Connection& connection) {
 
 void Worker::on_read_body(Connection& connection, int result) {
   Exchange& exchange = *connection.exchange;
-  if (result >= 0 && static_cast<uint64_t>(result) == exchange.entry->info.size) {
-    _cache.body_filled(exchange.entry);
+  CacheEntry* read_into = exchange.resolving_sibling ? exchange.sibling : exchange.entry;
+  if (result >= 0 && static_cast<uint64_t>(result) == read_into->info.size) {
+    _cache.body_filled(read_into);
   } else {
-    _cache.drop_body(exchange.entry);  // changed under us: the splice path copes
+    _cache.drop_body(read_into);  // changed under us: the splice path copes
   }
-  if (connection.state != ConnectionState::aborting) {
+  if (connection.state == ConnectionState::aborting) {
+    return;
+  }
+  if (exchange.resolving_sibling) {
+    sibling_resolved(connection, read_into);
+  } else {
     serve_entry(connection);
   }
 }
@@ -360,6 +366,19 @@ void Worker::on_open(Connection& connection, int result) {
     return;
   }
   Exchange& exchange = *connection.exchange;
+  if (exchange.resolving_sibling) {
+    if (result >= 0) {
+      exchange.file_fd = result;
+      queue_statx_of_open_file(connection);
+    } else {
+      uint16_t status = status_for_errno(-result);
+      if (status == 404 || status == 403) {
+        remember_answer(connection, EntryKind::status, status);  // no sibling: remembered
+      }
+      sibling_resolved(connection, nullptr);
+    }
+    return;
+  }
   if (result < 0) {
     bool next_index = exchange.index_tried > 0 && !exchange.checking_directory &&
                       result == -ENOENT;
@@ -378,12 +397,40 @@ void Worker::on_open(Connection& connection, int result) {
     return;
   }
   exchange.file_fd = result;
-  // The fd is known only now, so STATX cannot be linked to the open. On this
-  // kernel STATX runs on an io-wq thread; the file cache keeps it off the
-  // warm path.
+  queue_statx_of_open_file(connection);
+}
+
+// The fd is known only once the open completed, so STATX cannot be linked to
+// it. On this kernel STATX runs on an io-wq thread; the cache keeps it off
+// the warm path.
+void Worker::queue_statx_of_open_file(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
   io_uring_prep_statx(queue(connection, Op::statx), exchange.file_fd, "", AT_EMPTY_PATH,
                       STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_MTIME | STATX_INO,
                       &exchange.stat_buffer);
+}
+
+// A sibling ("file.br") was opened and statted: remembered like any file,
+// its bytes read if small, then the choice goes on.
+void Worker::remember_sibling(Connection& connection, int result) {
+  Exchange& exchange = *connection.exchange;
+  FileInfo info = FileInfo::from_statx(exchange.stat_buffer);
+  if (result < 0 || !info.is_regular()) {
+    close_file(exchange.file_fd);  // not a sibling (a directory named x.br, say)
+    sibling_resolved(connection, nullptr);
+    return;
+  }
+  std::string_view opened(exchange.scratch);
+  CacheEntry* sibling = _cache.insert_file(cache_key(exchange), opened.substr(1), exchange.file_fd,
+                                           info, _context.mime_types->lookup(opened), _now_ms);
+  exchange.file_fd = -1;
+  if (char* body = _cache.body_buffer(sibling)) {
+    exchange.sibling = sibling;
+    io_uring_prep_read(queue(connection, Op::read_body), sibling->fd, body,
+                       static_cast<unsigned>(info.size), 0);
+    return;
+  }
+  sibling_resolved(connection, sibling);
 }
 
 void Worker::on_statx(Connection& connection, int result) {
@@ -391,6 +438,10 @@ void Worker::on_statx(Connection& connection, int result) {
     return;
   }
   Exchange& exchange = *connection.exchange;
+  if (exchange.resolving_sibling) {
+    remember_sibling(connection, result);
+    return;
+  }
   if (result < 0) {
     log_error("ringhttpd: worker %u: statx %s: %s", _index, exchange.scratch, strerror(-result));
     respond_status(connection, 500);

@@ -20,12 +20,21 @@
 #include <charconv>
 #include <cstring>
 
+#include "src/http/accept_encoding.h"
 #include "src/http/conditional.h"
 #include "src/log.h"
 #include "src/worker.h"
 
 namespace ringhttpd {
 namespace {
+
+// A sibling serves only while it is at least as new as the file: a stale
+// "app.js.br" left behind by an old deploy must not win over a new "app.js".
+bool is_current_sibling(const CacheEntry& sibling, const CacheEntry& original) {
+  return sibling.info.mtime_sec > original.info.mtime_sec ||
+         (sibling.info.mtime_sec == original.info.mtime_sec &&
+          sibling.info.mtime_nsec >= original.info.mtime_nsec);
+}
 
 constexpr int head_send_flags = MSG_WAITALL | MSG_NOSIGNAL;
 constexpr int64_t linger_cap_ms = 30'000;
@@ -61,25 +70,103 @@ void Worker::send_head_only(Connection& connection, const HeaderWriter& head) {
                      exchange.head_out_bytes, head_send_flags);
 }
 
-// The head fields of a file: validators and type from the entry, rule
-// fields, and Expires counted from now.
-FileHead Worker::file_head(const CacheEntry& entry, uint16_t status, uint64_t content_length,
+// The head fields of a file response. Validators come from what is sent
+// (a precompressed sibling has its own ETag); the type and the rule fields
+// from the file asked for; Expires is counted from now.
+FileHead Worker::file_head(Exchange& exchange, uint16_t status, uint64_t content_length,
                            char (&expires)[http_date_bytes]) {
-  FileHead head{status, content_length, entry.content_type, entry.last_modified_text(),
-                entry.etag_text()};
-  head.extra_fields = entry.extra_fields;
-  if (entry.max_age_seconds >= 0) {
-    format_http_date(_now_seconds + entry.max_age_seconds, expires);
+  const CacheEntry& asked = *exchange.entry;
+  const CacheEntry& served = served_entry(exchange);
+  FileHead head{status, content_length, asked.content_type, served.last_modified_text(),
+                served.etag_text()};
+  if (exchange.sibling != nullptr) {
+    head.content_encoding = coding_name(static_cast<ContentCoding>(exchange.sibling_coding));
+  }
+  head.vary_accept_encoding = !_config.precompressed.empty();
+  head.extra_fields = asked.extra_fields;
+  if (asked.max_age_seconds >= 0) {
+    format_http_date(_now_seconds + asked.max_age_seconds, expires);
     head.expires = {expires, http_date_bytes};
   }
   return head;
 }
 
+// Picks the representation: the first --precompressed coding the client
+// accepts whose sibling exists and is not older than the file. Siblings are
+// cache entries like any file (a missing one is a remembered 404), looked
+// up by the path of the file served ("/docs/index.html.br"). Returns false
+// while a sibling is being opened; sibling_resolved() resumes.
+bool Worker::choose_coding(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  if (exchange.coding_decided) {
+    return true;
+  }
+  exchange.coding_decided = true;
+  if (_config.precompressed.empty() || exchange.request.accept_encoding.empty()) {
+    return true;
+  }
+  uint8_t accepted = accepted_codings(exchange.request.accept_encoding);
+  const CacheEntry& original = *exchange.entry;
+  for (; exchange.next_coding < _config.precompressed.size(); ++exchange.next_coding) {
+    ContentCoding coding = _config.precompressed[exchange.next_coding];
+    std::string_view suffix = coding_suffix(coding);
+    size_t key_bytes = 1 + original.resolved_path.size() + suffix.size();
+    if ((accepted & coding_bit(coding)) == 0 || key_bytes >= exchange.scratch_capacity) {
+      continue;
+    }
+    exchange.scratch[0] = '/';
+    std::memcpy(exchange.scratch + 1, original.resolved_path.data(), original.resolved_path.size());
+    std::memcpy(exchange.scratch + 1 + original.resolved_path.size(), suffix.data(), suffix.size());
+    exchange.scratch[key_bytes] = '\0';
+    exchange.path_length = static_cast<uint32_t>(key_bytes);
+    Lookup found = _cache.find(cache_key(exchange), _now_ms);
+    if (found.freshness == Freshness::fresh) {
+      if (found.entry->kind == EntryKind::file && is_current_sibling(*found.entry, original)) {
+        _cache.acquire(found.entry);
+        exchange.sibling = found.entry;
+        exchange.sibling_coding = static_cast<uint8_t>(coding);
+        return true;
+      }
+      continue;  // absent, or older than the file
+    }
+    if (found.freshness == Freshness::stale) {
+      _cache.invalidate(found.entry);
+    }
+    exchange.coding_decided = false;
+    exchange.resolving_sibling = true;
+    queue_open(connection, exchange.scratch + 1);
+    return false;
+  }
+  return true;
+}
+
+// The sibling being opened is known: `sibling` (holding a reference) or
+// null when there is none. Goes on choosing, or serves.
+void Worker::sibling_resolved(Connection& connection, CacheEntry* sibling) {
+  Exchange& exchange = *connection.exchange;
+  exchange.resolving_sibling = false;
+  exchange.sibling = nullptr;
+  if (sibling != nullptr && is_current_sibling(*sibling, *exchange.entry)) {
+    exchange.sibling = sibling;
+    exchange.sibling_coding = static_cast<uint8_t>(_config.precompressed[exchange.next_coding]);
+    exchange.coding_decided = true;
+  } else {
+    if (sibling != nullptr) {
+      _cache.release(sibling);
+    }
+    ++exchange.next_coding;
+  }
+  respond_with_file(connection);
+}
+
 // A file response: preconditions first (RFC 9110 §13.2.2), then the Range
 // (when If-Range allows it), then the plan of what to send.
 void Worker::respond_with_file(Connection& connection) {
+  if (!choose_coding(connection)) {
+    return;
+  }
   Exchange& exchange = *connection.exchange;
-  const CacheEntry& entry = *exchange.entry;
+  const CacheEntry& entry = served_entry(exchange);
   const Request& request = exchange.request;
   Validators validators{entry.etag_text(), static_cast<time_t>(entry.info.mtime_sec)};
   HeaderWriter head(exchange.scratch, exchange.scratch_capacity);
@@ -91,7 +178,7 @@ void Worker::respond_with_file(Connection& connection) {
       // A 304 carries what a cache needs to update its copy (§15.4.5).
       exchange.status = 304;
       char expires[http_date_bytes];
-      render_file_head(head, common_fields(exchange), file_head(entry, 304, 0, expires));
+      render_file_head(head, common_fields(exchange), file_head(exchange, 304, 0, expires));
       send_head_only(connection, head);
       return;
     }
@@ -123,10 +210,10 @@ void Worker::respond_with_file(Connection& connection) {
 // it) into scratch, and records where each piece ends.
 bool Worker::plan_ranges(Connection& connection, const RangeSet& ranges) {
   Exchange& exchange = *connection.exchange;
-  const CacheEntry& entry = *exchange.entry;
-  uint64_t size = entry.info.size;
+  uint64_t size = served_entry(exchange).info.size;
+  std::string_view content_type = exchange.entry->content_type;
   char expires[http_date_bytes];
-  FileHead file = file_head(entry, 200, size, expires);
+  FileHead file = file_head(exchange, 200, size, expires);
   if (ranges.outcome == RangeOutcome::full) {
     exchange.ranges[0] = {0, size};
     exchange.range_count = size > 0 ? 1 : 0;
@@ -154,7 +241,7 @@ bool Worker::plan_ranges(Connection& connection, const RangeSet& ranges) {
     char measure[1024];
     for (uint8_t k = 0; k < exchange.range_count; ++k) {
       HeaderWriter part(measure, sizeof measure);
-      render_part_header(part, k == 0, file.boundary, entry.content_type, exchange.ranges[k], size);
+      render_part_header(part, k == 0, file.boundary, content_type, exchange.ranges[k], size);
       file.content_length += part.size() + exchange.ranges[k].length;
     }
     HeaderWriter closing(measure, sizeof measure);
@@ -171,7 +258,7 @@ bool Worker::plan_ranges(Connection& connection, const RangeSet& ranges) {
   }
   for (uint8_t k = 0; k < exchange.range_count; ++k) {
     if (multipart) {
-      render_part_header(out, k == 0, file.boundary, entry.content_type, exchange.ranges[k], size);
+      render_part_header(out, k == 0, file.boundary, content_type, exchange.ranges[k], size);
     }
     exchange.piece_end[k] = static_cast<uint32_t>(out.size());
   }
@@ -184,7 +271,7 @@ bool Worker::plan_ranges(Connection& connection, const RangeSet& ranges) {
 
 void Worker::send_planned(Connection& connection) {
   Exchange& exchange = *connection.exchange;
-  const CacheEntry& entry = *exchange.entry;
+  const CacheEntry& entry = served_entry(exchange);
   connection.state = ConnectionState::sending;
   if (entry.body_ready) {
     // Warm small file: head, parts and body in one SENDMSG, no io-wq hop.
@@ -267,7 +354,7 @@ void Worker::queue_splice_chunk(Connection& connection) {
       std::min<uint64_t>(exchange.body_remaining, exchange.pipe->capacity_bytes));
   _ring.reserve(2);
   io_uring_sqe* in = queue(connection, Op::splice_in);
-  io_uring_prep_splice(in, exchange.entry->fd, static_cast<int64_t>(exchange.body_offset),
+  io_uring_prep_splice(in, served_entry(exchange).fd, static_cast<int64_t>(exchange.body_offset),
                        exchange.pipe->write_fd, -1, chunk, 0);
   in->flags |= IOSQE_IO_LINK;
   io_uring_sqe* out = queue(connection, Op::splice_out);
@@ -366,8 +453,8 @@ void Worker::advance_response(Connection& connection) {
     // The head promised more bytes than the file now has: the only honest
     // end is to close, so the client sees a short body, not a wrong one.
     log_warn("ringhttpd: worker %u: %s shrank during a response; closing", _index,
-              exchange.entry->resolved_path.c_str());
-    _cache.invalidate(exchange.entry);
+              served_entry(exchange).resolved_path.c_str());
+    _cache.invalidate(&served_entry(exchange));
     abort(connection);
   } else if (exchange.body_remaining > 0) {
     queue_splice_chunk(connection);
@@ -389,10 +476,7 @@ void Worker::finish_exchange(Connection& connection) {
     exchange.pipe = nullptr;
   }
   close_file(exchange.file_fd);
-  if (exchange.entry != nullptr) {
-    _cache.release(exchange.entry);
-    exchange.entry = nullptr;
-  }
+  release_entries(exchange);
   if (!exchange.keep_alive || _stopping) {
     begin_close(connection);
     return;
@@ -410,12 +494,18 @@ void Worker::release_exchange(Connection& connection) {
     _pipes.release(exchange->pipe, exchange->pipe_bytes == 0);
   }
   close_file(exchange->file_fd);
-  if (exchange->entry != nullptr) {
-    _cache.release(exchange->entry);
-    exchange->entry = nullptr;
-  }
+  release_entries(*exchange);
   _exchanges.release(exchange);
   connection.exchange = nullptr;
+}
+
+void Worker::release_entries(Exchange& exchange) {
+  for (CacheEntry** held : {&exchange.entry, &exchange.sibling}) {
+    if (*held != nullptr) {
+      _cache.release(*held);
+      *held = nullptr;
+    }
+  }
 }
 
 void Worker::close_file(int& fd) {

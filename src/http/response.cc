@@ -122,8 +122,14 @@ void render_file_head(HeaderWriter& out, const CommonFields& common, const FileH
     }
     out.field_number("Content-Length", file.content_length);
   }
+  if (!file.content_encoding.empty()) {
+    out.field("Content-Encoding", file.content_encoding);
+  }
   if (file.content_range != nullptr) {
     content_range(out, *file.content_range, file.complete_length);
+  }
+  if (file.vary_accept_encoding) {
+    out.field("Vary", "Accept-Encoding");
   }
   out.field("Last-Modified", file.last_modified);
   out.field("ETag", file.etag);

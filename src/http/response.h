@@ -57,6 +57,10 @@ struct FileHead {
   uint64_t complete_length = 0;
   // 206 with several ranges: Content-Type becomes multipart/byteranges.
   std::string_view boundary;
+  // A precompressed representation: Content-Encoding; and Vary whenever
+  // the response could have been encoded otherwise.
+  std::string_view content_encoding;
+  bool vary_accept_encoding = false;
   // Rule fields (--header, --expires), rendered lines, and an Expires date.
   std::string_view extra_fields;
   std::string_view expires;

@@ -88,7 +88,7 @@ TEST_F(ValidatorsTest, NotModifiedHeaderSet) {
   Response response = client.get("/small.bin", "If-None-Match: " + etag + "\r\n");
   ASSERT_EQ(response.status, 304);
   EXPECT_EQ(header_names(response),
-            (std::vector<std::string>{"Server", "Date", "Last-Modified", "ETag"}));
+            (std::vector<std::string>{"Server", "Date", "Vary", "Last-Modified", "ETag"}));
   EXPECT_EQ(response.header("ETag"), etag);
   EXPECT_EQ(response.header("Last-Modified"), last_modified);
   EXPECT_EQ(client.get("/small.bin").body.size(), small.size());  // no stray body before it
