@@ -224,6 +224,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      "(3600, 12h, 30d, 1y, max)", cxxopts::value<std::vector<std::string>>())
     ("precompressed", "serve file.br/.zst/.gz to clients that accept them, in this order; off to disable",
      cxxopts::value<std::string>()->default_value("br,zstd,gzip"))
+    ("vhosts", "serve ROOT/<host>/ chosen by the Host header (ROOT/_default/ for others)")
     ("allow-dotfiles", "serve paths with a segment starting with '.' (.well-known always is)")
     ("no-symlinks", "refuse every symlink (by default they are followed within the root)")
     ("h,help", "print this help and exit")
@@ -346,6 +347,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       config.precompressed.push_back(coding);
     }
   }
+  config.vhosts = parsed.count("vhosts") > 0;
   config.allow_dotfiles = parsed.count("allow-dotfiles") > 0;
   config.no_symlinks = parsed.count("no-symlinks") > 0;
   config.mime_types_path = parsed["mime-types"].as<std::string>();

@@ -47,6 +47,7 @@ struct Config {
   // --precompressed: codings to look for, in the server's preference order.
   std::vector<ContentCoding> precompressed = {ContentCoding::br, ContentCoding::zstd,
                                               ContentCoding::gzip};
+  bool vhosts = false;                       // serve ROOT/<host>/ by the Host header
   bool allow_dotfiles = false;               // else a path segment starting with '.' is 404
   bool no_symlinks = false;                  // refuse every symlink (RESOLVE_NO_SYMLINKS)
   // Open-file cache, per worker (cache/file_cache.h).

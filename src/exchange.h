@@ -41,6 +41,7 @@ struct Exchange {
 
   // Resolving the file.
   uint32_t path_length = 0;     // of the directory path when trying index files
+  uint32_t host_prefix_length = 0;  // --vhosts: "/host" before the request path
   bool trailing_slash = false;
   uint8_t index_tried = 0;      // index files tried so far (0: not a dir request)
   bool checking_directory = false;  // every index missed: does the dir exist?
@@ -90,6 +91,7 @@ struct Exchange {
     keep_alive = false;
     head_only = false;
     path_length = 0;
+    host_prefix_length = 0;
     trailing_slash = false;
     index_tried = 0;
     checking_directory = false;

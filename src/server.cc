@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <latch>
@@ -121,7 +122,11 @@ int run_server(const Config& config) {
   }
 
   int stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  WorkerContext context{&config, &mime_types, root_fd, stop_fd};
+  VhostTable vhosts(config.root);
+  if (config.vhosts) {
+    vhosts.rescan();
+  }
+  WorkerContext context{&config, &mime_types, root_fd, stop_fd, config.vhosts ? &vhosts : nullptr};
 
   // Signals go to this thread only, through sigwaitinfo below.
   sigset_t signals = handled_signals();
@@ -154,9 +159,21 @@ int run_server(const Config& config) {
                   config.workers, config.root.c_str());
     }
     std::fflush(stdout);
+    // With --vhosts, the host directories are listed again every
+    // --cache-valid (at least every second) while waiting for signals.
+    uint32_t rescan_ms = std::max<uint32_t>(config.cache_valid_ms, 1000);
+    timespec rescan_every{static_cast<time_t>(rescan_ms / 1000),
+                          static_cast<long>(rescan_ms % 1000) * 1'000'000};
     for (;;) {
       siginfo_t info{};
-      int signal_number = sigwaitinfo(&signals, &info);
+      int signal_number = config.vhosts ? sigtimedwait(&signals, &info, &rescan_every)
+                                        : sigwaitinfo(&signals, &info);
+      if (signal_number < 0) {
+        if (errno == EAGAIN) {
+          vhosts.rescan();
+        }
+        continue;
+      }
       if (signal_number == SIGTERM || signal_number == SIGINT) {
         break;
       }

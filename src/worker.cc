@@ -93,6 +93,7 @@ void Worker::close_fd(int fd) {
 void Worker::run() {
   _loop_running = true;
   _log_fd = _log_fd_slot.exchange(-1);
+  refresh_hosts();
   refresh_clock();
   for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
     arm_accept(listener);
@@ -372,6 +373,7 @@ void Worker::arm_tick() {
 
 void Worker::on_tick() {
   expire_timers();
+  refresh_hosts();
   _log.seal_if_due(_now_ms, _config.log_flush_ms, false);
   pump_log();
   report_log_drops(false);

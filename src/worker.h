@@ -19,6 +19,7 @@
 #include "cache/http_date.h"
 #include "conf/config.h"
 #include "conf/mime_types.h"
+#include "conf/vhost_table.h"
 #include "src/access_log.h"
 #include "src/connection.h"
 #include "cache/http_date.h"
@@ -39,6 +40,7 @@ struct WorkerContext {
   const MimeTypes* mime_types = nullptr;
   int root_fd = -1;        // O_PATH directory fd every open is relative to
   int stop_event_fd = -1;  // becomes readable when the server stops
+  const VhostTable* vhosts = nullptr;  // --vhosts: the host directories
 };
 
 // Completion kinds. The switch in Worker::dispatch has no default, so a kind
@@ -109,6 +111,8 @@ class Worker final : private FdCloser {
   void on_statx(Connection& connection, int result);
   void queue_statx_of_open_file(Connection& connection);
   void remember_sibling(Connection& connection, int result);
+  std::string_view host_directory_for(const Request& request, char* buffer);
+  void refresh_hosts();
   void lookup_cache(Connection& connection);
   void resolve_from_disk(Connection& connection);
   void on_revalidate(Connection& connection, int result);
@@ -178,6 +182,8 @@ class Worker final : private FdCloser {
   std::array<TimerList, static_cast<size_t>(TimerKind::count)> _timers{};
 
   uint64_t _random_state = 0;  // xorshift: multipart boundaries
+  HostSet _hosts;              // --vhosts: this worker's copy of the table
+  uint64_t _hosts_version = UINT64_MAX;
   DateCache _date;
   time_t _now_seconds = 0;
   int64_t _now_ms = 0;

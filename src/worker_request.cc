@@ -180,19 +180,62 @@ void Worker::start_request(Connection& connection) {
     respond_status(connection, 405);
     return;
   }
-  NormalizedPath path = normalize_target(request.target, exchange.scratch,
-                                         exchange.scratch_capacity - max_index_name_bytes);
+  // --vhosts: the path becomes "/host/path", so keys, opens and siblings
+  // work exactly as without.
+  char host_buffer[254];
+  std::string_view host;
+  if (_context.vhosts != nullptr) {
+    host = host_directory_for(request, host_buffer);
+    if (host.empty()) {
+      respond_status(connection, 404);  // unknown host and no _default
+      return;
+    }
+    exchange.host_prefix_length = static_cast<uint32_t>(1 + host.size());
+  }
+  char* request_path = exchange.scratch + exchange.host_prefix_length;
+  NormalizedPath path =
+      normalize_target(request.target, request_path,
+                       exchange.scratch_capacity - exchange.host_prefix_length - max_index_name_bytes);
   if (path.error_status != 0) {
     respond_status(connection, path.error_status);
     return;
   }
-  if (!_config.allow_dotfiles && has_hidden_segment({exchange.scratch, path.length})) {
+  if (!_config.allow_dotfiles && has_hidden_segment({request_path, path.length})) {
     respond_status(connection, 404);  // .git, .env, .htpasswd: as if absent
     return;
   }
-  exchange.path_length = static_cast<uint32_t>(path.length);
+  if (!host.empty()) {
+    exchange.scratch[0] = '/';
+    std::memcpy(exchange.scratch + 1, host.data(), host.size());
+  }
+  exchange.path_length = static_cast<uint32_t>(exchange.host_prefix_length + path.length);
   exchange.trailing_slash = path.trailing_slash;
   lookup_cache(connection);
+}
+
+// ---- virtual hosts ------------------------------------------------------------
+
+// The directory for the request's host: its Host (or the authority of an
+// absolute-form target), if the root has that directory; else "_default"
+// if it has that; else empty.
+std::string_view Worker::host_directory_for(const Request& request, char* buffer) {
+  std::string_view host = request.host;
+  if (std::string_view target = request.target; target.starts_with("http://") || target.starts_with("https://")) {
+    size_t start = target.find("//") + 2;
+    host = target.substr(start, target.find_first_of("/?", start) - start);
+  }
+  std::string_view directory = host_directory(host, buffer);
+  if (!directory.empty() && _hosts.find(directory) != _hosts.end()) {
+    return directory;
+  }
+  return _hosts.find(std::string_view("_default")) != _hosts.end() ? "_default" : std::string_view();
+}
+
+void Worker::refresh_hosts() {
+  if (_context.vhosts != nullptr && _context.vhosts->version() != _hosts_version) {
+    _hosts_version = _context.vhosts->version();
+    _hosts = _context.vhosts->snapshot();
+  }
 }
 
 // ---- the open-file cache ------------------------------------------------------
@@ -276,7 +319,9 @@ void Worker::remember_file(Connection& connection) {
   exchange.file_fd = -1;
   exchange.entry = entry;
   if (!_config.header_rules.empty()) {
-    _config.header_rules.fields_for(opened, entry->extra_fields, entry->max_age_seconds);
+    // Rules match the site's own path, without the --vhosts host prefix.
+    _config.header_rules.fields_for(opened.substr(exchange.host_prefix_length),
+                                    entry->extra_fields, entry->max_age_seconds);
   }
   if (char* body = _cache.body_buffer(entry)) {
     io_uring_prep_read(queue(connection, Op::read_body), entry->fd, body,

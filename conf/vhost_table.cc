@@ -1,0 +1,66 @@
+#include "conf/vhost_table.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+namespace ringhttpd {
+
+void VhostTable::rescan() {
+  HostSet found;
+  if (DIR* directory = opendir(_root.c_str())) {
+    while (dirent* item = readdir(directory)) {
+      std::string_view name = item->d_name;
+      if (name == "." || name == "..") {
+        continue;
+      }
+      bool is_directory = item->d_type == DT_DIR;
+      if (item->d_type == DT_UNKNOWN || item->d_type == DT_LNK) {
+        struct stat st {};
+        is_directory = stat((_root + "/" + item->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      }
+      if (is_directory) {
+        found.emplace(name);
+      }
+    }
+    closedir(directory);
+  }
+  std::lock_guard lock(_mutex);
+  if (found != _hosts) {
+    _hosts = std::move(found);
+    _version.fetch_add(1, std::memory_order_release);
+  }
+}
+
+HostSet VhostTable::snapshot() const {
+  std::lock_guard lock(_mutex);
+  return _hosts;
+}
+
+std::string_view host_directory(std::string_view host, char* out) {
+  if (host.empty() || host.front() == '[' || host.size() > 253 + 6) {
+    return {};
+  }
+  host = host.substr(0, host.find(':'));
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);
+  }
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-') {
+    return {};
+  }
+  char previous = 0;
+  for (size_t i = 0; i < host.size(); ++i) {
+    char c = host[i];
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c + 32);
+    }
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+    if (!allowed || (c == '.' && previous == '.')) {
+      return {};
+    }
+    out[i] = c;
+    previous = c;
+  }
+  return {out, host.size()};
+}
+
+}  // namespace ringhttpd

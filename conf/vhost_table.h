@@ -1,0 +1,44 @@
+#pragma once
+// --vhosts: the host directories under the root ("example.com/",
+// "_default/"), listed by the main thread at start and every --cache-valid,
+// so a request never stats its host's directory. Workers copy the set when
+// its version changes (on their tick), and look hosts up in their own copy.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+namespace ringhttpd {
+
+struct HostSetHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using HostSet = std::unordered_set<std::string, HostSetHash, std::equal_to<>>;
+
+class VhostTable {
+ public:
+  explicit VhostTable(std::string root) : _root(std::move(root)) {}
+
+  // Lists the root's subdirectories; a new version when the set changed.
+  void rescan();
+  uint64_t version() const { return _version.load(std::memory_order_acquire); }
+  HostSet snapshot() const;
+
+ private:
+  std::string _root;
+  mutable std::mutex _mutex;
+  HostSet _hosts;
+  std::atomic<uint64_t> _version{0};
+};
+
+// The directory name for a Host value: lower-cased, port and one trailing
+// dot removed. Empty when it is not a plain hostname (an IPv6 literal, or
+// bytes a hostname cannot have), so the request falls to _default.
+// `out` must hold 254 bytes.
+std::string_view host_directory(std::string_view host, char* out);
+
+}  // namespace ringhttpd
