@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "src/http/conditional.h"
@@ -92,6 +93,43 @@ TEST_F(SiteRulesTest, HeaderRulesApplyToFileResponsesOnly) {
   EXPECT_EQ(missing.status, 404);
   EXPECT_FALSE(missing.header("Cache-Control"));
   EXPECT_FALSE(missing.header("X-Content-Type-Options"));
+}
+
+// The same rules through a real client: curl's view of status and headers.
+TEST_F(SiteRulesTest, RulesSeenByCurl) {
+  if (std::system("command -v curl >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "curl is not installed";
+  }
+  TempDir sites;
+  sites.write("example.com/page.txt", "example page");
+  sites.write("example.com/.env", "x");
+  sites.write("example.com/.well-known/a.txt", "wk");
+  sites.write("_default/page.txt", "default page");
+  ServerProcess server(sites.path(), {"--vhosts", "--header", "*.txt: X-Rule: on"});
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  TempDir out;
+  struct Case {
+    std::string curl_args;
+    std::string expected_status;
+    std::string expected_in_headers;
+  };
+  for (const Case& c : {
+           Case{"-X OPTIONS " + base + "/page.txt", "204", "Allow: GET, HEAD, OPTIONS"},
+           Case{"-H 'Host: example.com' " + base + "/.env", "404", ""},
+           Case{"-H 'Host: example.com' " + base + "/.well-known/a.txt", "200", "X-Rule: on"},
+           Case{"-H 'Host: example.com' " + base + "/page.txt", "200", "Content-Length: 12"},
+           Case{"-H 'Host: elsewhere.net' " + base + "/page.txt", "200", "Content-Length: 12"},
+           Case{"-r 0-6 -H 'Host: example.com' " + base + "/page.txt", "206", "Content-Range: bytes 0-6/12"},
+           Case{"-r 50-60 -H 'Host: example.com' " + base + "/page.txt", "416", "Content-Range: bytes */12"},
+       }) {
+    std::string command = "curl -s -D " + out.path() + "/headers -o " + out.path() + "/body -w '%{http_code}' " +
+                          c.curl_args + " > " + out.path() + "/status";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    EXPECT_EQ(read_file(out.path() + "/status"), c.expected_status) << c.curl_args;
+    EXPECT_NE(read_file(out.path() + "/headers").find(c.expected_in_headers), std::string::npos)
+        << c.curl_args << "\n" << read_file(out.path() + "/headers");
+  }
+  EXPECT_EQ(server.stop(), 0);
 }
 
 TEST_F(SiteRulesTest, BadRulesExitTwo) {

@@ -125,7 +125,10 @@ TEST_F(ValidatorsTest, SingleRanges) {
                                                       std::to_string(size));
       EXPECT_EQ(response.header("Content-Length"), std::to_string(c.last - c.first + 1));
       EXPECT_EQ(response.header("Content-Type"), "application/octet-stream");
-      EXPECT_EQ(response.header("Accept-Ranges"), "bytes");
+      EXPECT_EQ(header_names(response),
+                (std::vector<std::string>{"Server", "Date", "Content-Type", "Content-Length",
+                                          "Content-Range", "Vary", "Last-Modified", "ETag",
+                                          "Accept-Ranges"}));
       EXPECT_TRUE(response.header("ETag"));
       EXPECT_TRUE(response.body == bytes.substr(c.first, c.last - c.first + 1)) << name << " " << c.range;
     }
