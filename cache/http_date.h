@@ -1,32 +1,46 @@
 #pragma once
-// IMF-fixdate (RFC 9110 §5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT", formatted
-// without locale or allocation. DateCache keeps the current second's Date
-// header so a worker formats it once per second, not once per response.
+// HTTP dates, formatted and parsed without locale, lock or allocation:
+// IMF-fixdate for Date, Last-Modified and Expires (RFC 9110 §5.6.7), the
+// access log's CLF time, and all three HTTP-date forms a recipient must
+// accept. Civil-date arithmetic is Howard Hinnant's (days <-> y/m/d):
+// gmtime_r would take glibc's tz lock on every call.
 
+#include <cstddef>
 #include <ctime>
+#include <optional>
 #include <string_view>
 
 namespace ringhttpd {
 
+// "Sun, 06 Nov 1994 08:49:37 GMT": writes exactly http_date_bytes characters.
 constexpr size_t http_date_bytes = 29;
-
-// Writes exactly http_date_bytes characters (no NUL).
 void format_http_date(time_t seconds, char* out);
 
-class DateCache {
+// "[10/Oct/2000:13:55:36 +0000]": writes exactly clf_time_bytes characters.
+constexpr size_t clf_time_bytes = 28;
+void format_clf_time(time_t seconds, char* out);
+
+// IMF-fixdate, obsolete RFC 850, or asctime; nullopt when malformed.
+std::optional<time_t> parse_http_date(std::string_view text);
+
+// A time's text for the current second, formatted once per second.
+template <size_t Bytes, void (*Format)(time_t, char*)>
+class PerSecondText {
  public:
-  // Returns the Date value for `now`, reformatting only when the second changed.
   std::string_view get(time_t now) {
     if (now != _second) {
       _second = now;
-      format_http_date(now, _text);
+      Format(now, _text);
     }
-    return {_text, http_date_bytes};
+    return {_text, Bytes};
   }
 
  private:
   time_t _second = -1;
-  char _text[http_date_bytes] = {};
+  char _text[Bytes] = {};
 };
+
+using DateCache = PerSecondText<http_date_bytes, format_http_date>;
+using ClfTimeCache = PerSecondText<clf_time_bytes, format_clf_time>;
 
 }  // namespace ringhttpd

@@ -91,31 +91,6 @@ void PeerAddress::set(const sockaddr_storage& address) {
   }
 }
 
-void format_clf_time(time_t seconds, char* out) {
-  tm broken{};
-  gmtime_r(&seconds, &broken);
-  static constexpr const char* months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  auto two = [&](size_t at, int value) {
-    out[at] = static_cast<char>('0' + value / 10);
-    out[at + 1] = static_cast<char>('0' + value % 10);
-  };
-  out[0] = '[';
-  two(1, broken.tm_mday);
-  out[3] = '/';
-  std::memcpy(out + 4, months + broken.tm_mon * 3, 3);
-  out[7] = '/';
-  int year = broken.tm_year + 1900;
-  two(8, year / 100 % 100);
-  two(10, year % 100);
-  out[12] = ':';
-  two(13, broken.tm_hour);
-  out[15] = ':';
-  two(16, broken.tm_min);
-  out[18] = ':';
-  two(19, broken.tm_sec);
-  std::memcpy(out + 21, " +0000]", 7);
-}
-
 size_t format_log_entry(const LogEntry& entry, LogFormat format, char* out, size_t capacity) {
   // Keep room for the marker, so a cut entry still ends in a newline.
   size_t room = capacity - truncated_marker.size();

@@ -26,6 +26,8 @@
 #include <ctime>
 #include <string_view>
 
+#include "cache/http_date.h"
+
 namespace ringhttpd {
 
 enum class LogFormat : uint8_t { common, combined };
@@ -43,7 +45,7 @@ struct PeerAddress {
 
 struct LogEntry {
   PeerAddress peer;
-  std::string_view clf_time;  // from ClfTimeCache
+  std::string_view clf_time;  // from ClfTimeCache (cache/http_date.h)
   std::string_view method;    // empty when the request line never parsed
   std::string_view target;
   uint8_t version_minor = 1;
@@ -51,27 +53,6 @@ struct LogEntry {
   uint64_t body_bytes = 0;
   std::string_view referer;
   std::string_view user_agent;
-};
-
-// "[10/Oct/2000:13:55:36 +0000]", exactly clf_time_bytes characters.
-constexpr size_t clf_time_bytes = 28;
-void format_clf_time(time_t seconds, char* out);
-
-// The CLF time of the current second, formatted once per second per worker
-// (gmtime_r takes glibc's tz lock: not something to do per entry).
-class ClfTimeCache {
- public:
-  std::string_view get(time_t now) {
-    if (now != _second) {
-      _second = now;
-      format_clf_time(now, _text);
-    }
-    return {_text, clf_time_bytes};
-  }
-
- private:
-  time_t _second = -1;
-  char _text[clf_time_bytes] = {};
 };
 
 // Formats one entry, newline included, into out[0, capacity). Returns its

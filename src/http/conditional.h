@@ -7,13 +7,10 @@
 #include <optional>
 #include <string_view>
 
+#include "cache/http_date.h"
 #include "src/http/request.h"
 
 namespace ringhttpd {
-
-// An HTTP-date in any of the three forms a recipient must accept (§5.6.7):
-// IMF-fixdate, obsolete RFC 850, and asctime. nullopt when malformed.
-std::optional<time_t> parse_http_date(std::string_view text);
 
 // Does an If-Match / If-None-Match list ("*", or #entity-tag) match `etag`?
 // Strong comparison for If-Match, weak for If-None-Match (§8.8.3.2).

@@ -40,6 +40,21 @@ TEST(HttpDate, MatchesStrftimeAcrossCenturies) {
   }
 }
 
+TEST(HttpDate, ClfTimeMatchesStrftime) {
+  std::mt19937_64 random(7);
+  std::uniform_int_distribution<int64_t> any_time(0, 253402300799);
+  for (int i = 0; i < 100000; ++i) {
+    time_t seconds = static_cast<time_t>(any_time(random));
+    tm broken{};
+    gmtime_r(&seconds, &broken);
+    char expected[64];
+    strftime(expected, sizeof expected, "[%d/%b/%Y:%H:%M:%S +0000]", &broken);
+    char text[clf_time_bytes];
+    format_clf_time(seconds, text);
+    ASSERT_EQ(std::string(text, clf_time_bytes), expected) << seconds;
+  }
+}
+
 TEST(HttpDate, CacheReformatsOnlyOnANewSecond) {
   DateCache cache;
   std::string_view first = cache.get(784111777);
