@@ -188,6 +188,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(seconds(defaults.keepalive_timeout_ms)))
     ("header-timeout", "time allowed to send a whole request header",
      cxxopts::value<std::string>()->default_value(seconds(defaults.header_timeout_ms)))
+    ("send-timeout", "close a connection whose response makes no progress this long",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.send_timeout_ms)))
     ("shutdown-timeout", "on SIGTERM, time allowed for in-flight responses",
      cxxopts::value<std::string>()->default_value(seconds(defaults.shutdown_timeout_ms)))
     ("max-uri", "longest request line in bytes (414 beyond)",
@@ -273,6 +275,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       parse_duration_ms("--header-timeout", parsed["header-timeout"].as<std::string>());
   config.shutdown_timeout_ms =
       parse_duration_ms("--shutdown-timeout", parsed["shutdown-timeout"].as<std::string>());
+  config.send_timeout_ms = parse_duration_ms("--send-timeout", parsed["send-timeout"].as<std::string>());
+  if (config.send_timeout_ms == 0) {
+    fail("--send-timeout", "must be more than 0");
+  }
   if (config.header_timeout_ms == 0) {
     fail("--header-timeout", "must be more than 0");
   }

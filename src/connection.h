@@ -33,6 +33,7 @@ struct Connection {
   ConnectionState state = ConnectionState::free;
   uint16_t in_flight = 0;         // queued operations whose CQE is still due
   bool recv_uses_pool = false;    // the queued RECV picks a provided buffer
+  bool clobbered = false;         // closed to make room for a new connection
   uint64_t discard_body_bytes = 0;  // request body still to skip
   int64_t linger_until_ms = 0;    // hard cap on lingering
   Exchange* exchange = nullptr;   // null while idle between requests

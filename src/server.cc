@@ -122,11 +122,13 @@ int run_server(const Config& config) {
   }
 
   int stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::atomic<uint64_t> cache_generation{0};
   VhostTable vhosts(config.root);
   if (config.vhosts) {
     vhosts.rescan();
   }
-  WorkerContext context{&config, &mime_types, root_fd, stop_fd, config.vhosts ? &vhosts : nullptr};
+  WorkerContext context{&config,  &mime_types, root_fd, stop_fd, config.vhosts ? &vhosts : nullptr,
+                        &cache_generation};
 
   // Signals go to this thread only, through sigwaitinfo below.
   sigset_t signals = handled_signals();
@@ -177,7 +179,17 @@ int run_server(const Config& config) {
       if (signal_number == SIGTERM || signal_number == SIGINT) {
         break;
       }
-      if (signal_number == SIGUSR1 && config.access_log != "off" && config.access_log != "-") {
+      if (signal_number == SIGHUP) {
+        // Reload what can be: every worker empties its cache on its next
+        // tick (open files are re-opened, vhosts re-listed); logs reopen.
+        cache_generation.fetch_add(1, std::memory_order_relaxed);
+        if (config.vhosts) {
+          vhosts.rescan();
+        }
+        log_info("ringhttpd: reloading: caches flushed, logs reopened");
+      }
+      if ((signal_number == SIGUSR1 || signal_number == SIGHUP) && config.access_log != "off" &&
+          config.access_log != "-") {
         // logrotate has renamed the file: open the path afresh.
         int log_fd = open_access_log(config.access_log);
         if (log_fd < 0) {
@@ -189,8 +201,6 @@ int run_server(const Config& config) {
         close(log_fd);
         log_info("ringhttpd: access log reopened");
       }
-      // SIGHUP must not kill the server; the cache flush it asks for comes
-      // with graceful reload.
     }
   }
 

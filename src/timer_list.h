@@ -1,15 +1,17 @@
 #pragma once
 // Deadlines without a timer per connection: one intrusive FIFO list per kind
-// of wait (request header, keep-alive idle, lingering close). Every entry of
-// a list waits the same duration, so appending keeps the list ordered by
-// deadline, and the once-per-tick sweep only looks at heads. Linked timeouts
+// of wait (request header, keep-alive idle, send progress, lingering close).
+// Every entry of a list waits the same duration, so appending keeps the list
+// ordered by deadline, and the once-per-tick sweep only looks at heads. The
+// idle list's head is also the longest-idle connection, the one clobbered
+// when the worker is full. Linked timeouts
 // are not used: on a multishot op one would cap its whole life (design.md).
 
 #include <cstdint>
 
 namespace ringhttpd {
 
-enum class TimerKind : uint8_t { none, header, idle, linger, count };
+enum class TimerKind : uint8_t { none, header, idle, send, linger, count };
 
 constexpr uint32_t no_slot = UINT32_MAX;
 

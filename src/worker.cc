@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +19,8 @@ constexpr unsigned recv_buffer_count = 512;   // provided buffers per worker
 constexpr unsigned recv_buffer_bytes = 4096;  // enough for a typical request head
 constexpr uint16_t recv_buffer_group = 0;
 constexpr unsigned prefilled_pipes = 4;
+constexpr unsigned io_wq_bounded_workers = 8;
+constexpr unsigned io_wq_unbounded_workers = 32;
 // Room in the scratch area beyond the request-target: the response head's
 // fixed fields, an index file name appended to a directory path, and the
 // part headers of a multipart/byteranges response (up to --max-ranges).
@@ -62,6 +65,11 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
                          IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE,
                          IORING_OP_SHUTDOWN, IORING_OP_TIMEOUT, IORING_OP_POLL_ADD,
                          IORING_OP_ASYNC_CANCEL});
+  // STATX, SPLICE and SHUTDOWN always run on io-wq threads (design.md). With
+  // many slow readers their number must stay bounded: [0] caps the workers
+  // for regular-file I/O, [1] those for sockets and pipes. Excess work queues.
+  unsigned max_io_workers[2] = {io_wq_bounded_workers, io_wq_unbounded_workers};
+  io_uring_register_iowq_max_workers(_ring.raw(), max_io_workers);
   getrandom(&_random_state, sizeof _random_state, 0);
   _random_state |= 1;  // xorshift must not start at 0
   _limits.max_request_line_bytes = _config.max_uri_bytes;
@@ -280,11 +288,21 @@ void Worker::on_accept(uint32_t listener, const io_uring_cqe* cqe) {
 
 void Worker::admit(int fd) {
   Connection* connection = allocate_slot();
+  if (connection == nullptr && clobber_longest_idle()) {
+    connection = allocate_slot();
+  }
   if (connection == nullptr) {
-    // Every slot is taken (--max-connections): refuse this one.
+    // Full, and every connection is busy or still owed its first response.
+    ++_refused_total;
+    if (!_refusal_logged) {
+      log_warn("ringhttpd: worker %u: %u connections, none idle: refusing new ones", _index,
+               _live_connections);
+      _refusal_logged = true;
+    }
     io_uring_prep_close(queue_detached(Op::close_file), fd);
     return;
   }
+  connection->clobbered = false;
   connection->fd = fd;
   connection->state = ConnectionState::reading;
   connection->in_flight = 0;
@@ -307,13 +325,15 @@ void Worker::admit(int fd) {
 
 // ---- slots ------------------------------------------------------------------
 
+// Connections a clobber is closing still hold their slots until their last
+// completion, so the limit stretches by their number meanwhile.
 Connection* Worker::allocate_slot() {
+  if (_live_connections >= _config.max_connections + _clobbering) {
+    return nullptr;
+  }
   if (_free_slots.empty()) {
-    if (_slots_made >= _config.max_connections) {
-      return nullptr;
-    }
     // Slots come in chunks so they never move once handed out.
-    uint32_t count = std::min<uint32_t>(1u << chunk_shift, _config.max_connections - _slots_made);
+    uint32_t count = 1u << chunk_shift;
     _slot_chunks.push_back(std::make_unique<Connection[]>(1u << chunk_shift));
     for (uint32_t i = count; i-- > 0;) {
       _free_slots.push_back(_slots_made + i);
@@ -326,7 +346,27 @@ Connection* Worker::allocate_slot() {
   return &slot(index);
 }
 
+// Full: close the longest-idle keep-alive connection (the head of the idle
+// list) to admit a new one, as mathopd and nginx do. A connection still
+// owed its first response is never in that list, so never clobbered.
+bool Worker::clobber_longest_idle() {
+  uint32_t longest = _timers[static_cast<size_t>(TimerKind::idle)].head;
+  if (longest == no_slot) {
+    return false;
+  }
+  Connection& idle = slot(longest);
+  idle.clobbered = true;
+  ++_clobbering;
+  ++_clobbered_total;
+  abort(idle);
+  return true;
+}
+
 void Worker::release_slot(Connection& connection) {
+  if (connection.clobbered) {
+    connection.clobbered = false;
+    --_clobbering;
+  }
   release_exchange(connection);
   timer_clear(connection);
   connection.fd = -1;
@@ -359,6 +399,13 @@ void Worker::expire_timers() {
   for (TimerList& list : _timers) {
     while (list.head != no_slot && slot(list.head).timer.deadline_ms <= _now_ms) {
       Connection& expired = slot(list.head);
+      if (expired.timer.kind == TimerKind::send) {
+        // A reader that stopped reading: reset rather than close, or the
+        // kernel keeps trickling the send buffer (megabytes) to it for
+        // minutes after (seen: 100 s through a 4 KiB window).
+        linger reset{1, 0};
+        setsockopt(expired.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      }
       timer_clear(expired);
       abort(expired);
     }
@@ -374,6 +421,12 @@ void Worker::arm_tick() {
 void Worker::on_tick() {
   expire_timers();
   refresh_hosts();
+  _refusal_logged = false;
+  if (_context.cache_generation != nullptr &&
+      _context.cache_generation->load(std::memory_order_relaxed) != _cache_generation) {
+    _cache_generation = _context.cache_generation->load(std::memory_order_relaxed);
+    _cache.clear();  // SIGHUP: everything is opened afresh; responses in flight keep theirs
+  }
   _log.seal_if_due(_now_ms, _config.log_flush_ms, false);
   pump_log();
   report_log_drops(false);

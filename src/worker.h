@@ -41,6 +41,7 @@ struct WorkerContext {
   int root_fd = -1;        // O_PATH directory fd every open is relative to
   int stop_event_fd = -1;  // becomes readable when the server stops
   const VhostTable* vhosts = nullptr;  // --vhosts: the host directories
+  const std::atomic<uint64_t>* cache_generation = nullptr;  // bumped by SIGHUP
 };
 
 // Completion kinds. The switch in Worker::dispatch has no default, so a kind
@@ -94,6 +95,7 @@ class Worker final : private FdCloser {
   void on_stop();
   void admit(int fd);
   Connection* allocate_slot();
+  bool clobber_longest_idle();
   Connection& slot(uint32_t index) { return _slot_chunks[index >> chunk_shift][index & chunk_mask]; }
   void release_slot(Connection& connection);
   void timer_set(Connection& connection, TimerKind kind, int64_t deadline_ms);
@@ -179,6 +181,11 @@ class Worker final : private FdCloser {
   std::vector<uint32_t> _free_slots;
   uint32_t _slots_made = 0;
   uint32_t _live_connections = 0;
+  uint32_t _clobbering = 0;          // clobbered connections not yet closed
+  uint64_t _clobbered_total = 0;
+  uint64_t _refused_total = 0;
+  bool _refusal_logged = false;      // once per tick
+  uint64_t _cache_generation = 0;    // SIGHUP flushes the cache
   std::array<TimerList, static_cast<size_t>(TimerKind::count)> _timers{};
 
   uint64_t _random_state = 0;  // xorshift: multipart boundaries

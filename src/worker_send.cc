@@ -66,6 +66,7 @@ void Worker::send_head_only(Connection& connection, const HeaderWriter& head) {
   exchange.closing_piece_sent = true;  // the head is the whole response
   exchange.chain_pending = 1;
   connection.state = ConnectionState::sending;
+  timer_set(connection, TimerKind::send, _now_ms + _config.send_timeout_ms);
   io_uring_prep_send(queue(connection, Op::send), connection.fd, exchange.scratch,
                      exchange.head_out_bytes, head_send_flags);
 }
@@ -273,6 +274,7 @@ void Worker::send_planned(Connection& connection) {
   Exchange& exchange = *connection.exchange;
   const CacheEntry& entry = served_entry(exchange);
   connection.state = ConnectionState::sending;
+  timer_set(connection, TimerKind::send, _now_ms + _config.send_timeout_ms);
   if (entry.body_ready) {
     // Warm small file: head, parts and body in one SENDMSG, no io-wq hop.
     // The entry's reference keeps the body alive until the CQE.
@@ -439,6 +441,9 @@ void Worker::on_chain_completion(Connection& connection, Op op, int result) {
       break;  // not part of a send chain
   }
   if (exchange.chain_pending == 0 && connection.state == ConnectionState::sending) {
+    // Progress: the deadline moves. A reader that stops reading leaves a
+    // POLLOUT pending until --send-timeout passes with no completion.
+    timer_set(connection, TimerKind::send, _now_ms + _config.send_timeout_ms);
     advance_response(connection);
   }
 }

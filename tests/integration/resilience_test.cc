@@ -1,0 +1,176 @@
+// Connections under load, faults and attack: the server keeps serving
+// honest clients while others are slow, stalled, numerous or hostile.
+// Every loop here is bounded in count and time, and targets 127.0.0.1 only.
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace ringhttpd::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+int thread_count(pid_t pid) {
+  int count = 0;
+  if (DIR* tasks = opendir(("/proc/" + std::to_string(pid) + "/task").c_str())) {
+    while (dirent* task = readdir(tasks)) {
+      count += task->d_name[0] != '.' ? 1 : 0;
+    }
+    closedir(tasks);
+  }
+  return count;
+}
+
+void shrink_receive_buffer(Client& client) {
+  int small = 4096;
+  setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+}
+
+struct ResilienceTest : ::testing::Test {
+  ResilienceTest() {
+    root.write("a.txt", "a");
+    root.write("big.bin", random_bytes(10 * 1024 * 1024, 41));
+  }
+  TempDir root;
+};
+
+TEST_F(ResilienceTest, ClobberingAdmitsNewClientsAtTheLimit) {
+  ServerProcess server(root.path(), {"--workers", "1", "--max-connections", "4"});
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(std::make_unique<Client>(server.port()));
+    EXPECT_EQ(idle.back()->get("/a.txt").body, "a");
+    std::this_thread::sleep_for(20ms);  // the first is the longest idle
+  }
+  Client newcomer(server.port());
+  EXPECT_EQ(newcomer.get("/a.txt").body, "a");
+  EXPECT_TRUE(idle[0]->closed_by_peer(3s)) << "the longest-idle connection makes room";
+  EXPECT_EQ(idle[3]->get("/a.txt").body, "a") << "the others stay";
+  EXPECT_EQ(server.stop(), 0);
+  expect_clean_stderr(server.stderr_text());
+}
+
+TEST_F(ResilienceTest, ConnectionsOwedAFirstResponseAreNeverClobbered) {
+  ServerProcess server(root.path(), {"--workers", "1", "--max-connections", "3"});
+  std::vector<std::unique_ptr<Client>> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(std::make_unique<Client>(server.port()));
+  }
+  std::this_thread::sleep_for(100ms);  // all three accepted, none has asked yet
+  Client refused(server.port());
+  EXPECT_TRUE(refused.closed_by_peer(3s)) << "full and nobody idle: the newcomer is refused";
+  for (auto& client : waiting) {
+    EXPECT_EQ(client->get("/a.txt").body, "a");
+  }
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_NE(server.stderr_text().find("refusing new ones"), std::string::npos);
+}
+
+TEST_F(ResilienceTest, SendTimeoutClosesAReaderThatStopsReading) {
+  ServerProcess server(root.path(), {"--send-timeout", "1s"});
+  Client stalled(server.port());
+  shrink_receive_buffer(stalled);
+  stalled.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(3500ms);  // never reading: no progress for over 1 s
+  auto reading = std::chrono::steady_clock::now();
+  std::string received = stalled.read_until_close(5s);
+  EXPECT_LT(received.size(), 10u * 1024 * 1024) << "the stalled response was cut";
+  // Reset, not closed: the server's send buffer is dropped, not trickled out.
+  EXPECT_LT(std::chrono::steady_clock::now() - reading, 10s);
+  Client honest(server.port());
+  EXPECT_EQ(honest.get("/a.txt").body, "a");
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(ResilienceTest, SighupFlushesTheCacheWithoutDroppingAConnection) {
+  ServerProcess server(root.path(), {"--cache-valid", "1h"});
+  Client client(server.port());
+  EXPECT_EQ(client.get("/a.txt").body, "a");
+  std::string temporary = root.write("a.txt.tmp", "b");
+  std::filesystem::rename(temporary, root.path() + "/a.txt");
+  EXPECT_EQ(client.get("/a.txt").body, "a");  // cached for an hour
+  kill(server.pid(), SIGHUP);
+  std::string body;
+  for (int attempt = 0; attempt < 30 && body != "b"; ++attempt) {
+    std::this_thread::sleep_for(100ms);
+    body = client.get("/a.txt").body;  // the same connection throughout
+  }
+  EXPECT_EQ(body, "b");
+  EXPECT_EQ(server.stop(), 0);
+  expect_clean_stderr(server.stderr_text());
+}
+
+TEST_F(ResilienceTest, ThousandSlowlorisConnectionsDoNotStarveAnHonestClient) {
+  ServerProcess server(root.path(), {"--header-timeout", "2s"});
+  std::vector<std::unique_ptr<Client>> slow;
+  for (int i = 0; i < 1000; ++i) {
+    slow.push_back(std::make_unique<Client>(server.port()));
+    slow.back()->send("GET / HTTP/1.1\r\nHost: t\r\n");
+  }
+  auto started = std::chrono::steady_clock::now();
+  int served = 0;
+  size_t drip = 0;
+  while (std::chrono::steady_clock::now() - started < 3s) {
+    for (int i = 0; i < 50; ++i, ++drip) {  // one byte more for some of them
+      try {
+        slow[drip % slow.size()]->send("X");
+      } catch (const std::exception&) {
+        // closed by the header timeout: expected
+      }
+    }
+    Client honest(server.port());
+    EXPECT_EQ(honest.get("/a.txt").body, "a");
+    ++served;
+  }
+  EXPECT_GT(served, 10);
+  int closed = 0;
+  for (auto& client : slow) {
+    closed += client->closed_by_peer(3s) ? 1 : 0;
+  }
+  EXPECT_EQ(closed, 1000) << "every slowloris connection meets the header timeout";
+  EXPECT_EQ(server.stop(), 0);
+  expect_clean_stderr(server.stderr_text());
+}
+
+TEST_F(ResilienceTest, IoWorkerThreadsStayBoundedWithManySlowReaders) {
+  ServerProcess server(root.path(), {"--workers", "2"});
+  std::vector<std::unique_ptr<Client>> readers;
+  for (int i = 0; i < 200; ++i) {
+    readers.push_back(std::make_unique<Client>(server.port()));
+    shrink_receive_buffer(*readers.back());
+    readers.back()->send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  std::this_thread::sleep_for(1s);
+  // main + 2 workers + per worker at most 8 bounded and 32 unbounded io-wq threads
+  EXPECT_LE(thread_count(server.pid()), 3 + 2 * (8 + 32));
+  Client honest(server.port());
+  EXPECT_EQ(honest.get("/a.txt").body, "a");
+  readers.clear();
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(ResilienceTest, SigtermDuringA100MiBDownloadCompletesIt) {
+  std::string big = random_bytes(100 * 1024 * 1024, 42);
+  root.write("huge.bin", big);
+  auto server = std::make_unique<ServerProcess>(root.path());
+  Client client(server->port());
+  client.send("GET /huge.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  char first[1];
+  ASSERT_EQ(recv(client.fd(), first, 1, MSG_PEEK), 1);
+  std::thread stopper([&] { EXPECT_EQ(server->stop(), 0); });
+  Response response = client.read_response();
+  EXPECT_EQ(response.body.size(), big.size());
+  EXPECT_TRUE(response.body == big);
+  stopper.join();
+  expect_clean_stderr(server->stderr_text());
+}
+
+}  // namespace
+}  // namespace ringhttpd::test
