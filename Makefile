@@ -1,12 +1,13 @@
 # ringhttpd: the two commands a user needs, each installing what it lacks.
 #   make run    build (release) and serve tests/demo-site on http://127.0.0.1:8080/
-#   make test   build with -Werror and run every test, then again under ASan+UBSan
+#   make test   build with -Werror and run every test, then again under ASan+UBSan,
+#               then fuzz the parsers briefly (libFuzzer, clang)
 # Also: make build, make bench, make clean.
 
 SHELL := /bin/bash
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake liburing-dev libmimalloc-dev \
                   libcxxopts-dev libgtest-dev libbenchmark-dev media-types
-TEST_PACKAGES := curl
+TEST_PACKAGES := curl clang libclang-rt-14-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 PORT ?= 8080
@@ -44,16 +45,22 @@ run: build
 build-test/build.ninja: | deps
 	meson setup build-test --buildtype=debugoptimized -Dwerror=true
 
+build-fuzz/build.ninja: | deps
+	CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized -Dtests=false -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dmimalloc=disabled
+
 build-asan/build.ninja: | deps
 	meson setup build-asan --buildtype=debug -Dwerror=true \
 	  -Db_sanitize=address,undefined -Db_lundef=false -Dmimalloc=disabled
 
-test: test-deps build-test/build.ninja build-asan/build.ninja
+test: test-deps build-test/build.ninja build-asan/build.ninja build-fuzz/build.ninja
 	ninja -C build-test -j $(JOBS)
 	meson test -C build-test --print-errorlogs --num-processes 1
 	ninja -C build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C build-asan --print-errorlogs --num-processes 1 --timeout-multiplier 3
+	ninja -C build-fuzz -j $(JOBS)
+	meson test -C build-fuzz --suite fuzz --print-errorlogs
 
 bench: deps build-release/build.ninja
 	meson configure build-release -Dtests=true
@@ -61,4 +68,4 @@ bench: deps build-release/build.ninja
 	meson test -C build-release --benchmark --verbose
 
 clean:
-	rm -rf build build-release build-test build-asan
+	rm -rf build build-release build-test build-asan build-fuzz

@@ -149,9 +149,13 @@ std::optional<time_t> parse_http_date(std::string_view text) {
   int second = 0;
   size_t comma = text.find(',');
   if (comma == 3) {
-    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT". The length first: a
+    // short value such as "abc," must not be sliced (found by fuzz_headers).
+    if (text.size() != 29) {
+      return std::nullopt;
+    }
     std::string_view rest = text.substr(5);
-    if (text.size() != 29 || text[4] != ' ' || !digits(rest, 2, day) || rest[2] != ' ' ||
+    if (text[4] != ' ' || !digits(rest, 2, day) || rest[2] != ' ' ||
         rest[6] != ' ' || !digits(rest.substr(7), 4, year) || rest[11] != ' ' ||
         !parse_time_of_day(rest.substr(12, 8), hour, minute, second) || rest.substr(20) != " GMT") {
       return std::nullopt;

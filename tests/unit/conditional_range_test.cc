@@ -20,7 +20,8 @@ TEST(HttpDateParse, RejectsMalformed) {
   for (std::string_view bad : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
                                "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
                                "Sun, 06 Nov 1994 08:49 GMT", "Sun, 06 Nov 1994 08:49:37 GMT ",
-                               "1994-11-06T08:49:37Z"}) {
+                               "1994-11-06T08:49:37Z", "abc,", "Sun,", "\xf0\x9d\x86\x65,",
+                               "Sunday,", "x, 1"}) {
     EXPECT_FALSE(parse_http_date(bad).has_value()) << bad;
   }
 }
