@@ -5,8 +5,10 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -154,6 +156,72 @@ TEST_F(ResilienceTest, IoWorkerThreadsStayBoundedWithManySlowReaders) {
   EXPECT_EQ(honest.get("/a.txt").body, "a");
   readers.clear();
   EXPECT_EQ(server.stop(), 0);
+}
+
+long resident_kib(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
+}
+
+// `count` requests over `threads` clients: half on fresh connections that
+// close after one request, half on keep-alive connections.
+void churn(uint16_t port, int count, int threads) {
+  std::vector<std::thread> clients;
+  for (int t = 0; t < threads; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < count / threads / 2; ++i) {
+        Client once(port);
+        once.get("/a.txt", "Connection: close\r\n");
+      }
+      Client kept(port);
+      for (int i = 0; i < count / threads / 2; ++i) {
+        kept.get(t % 2 == 0 ? "/a.txt" : "/missing");
+      }
+    });
+  }
+  for (std::thread& client : clients) {
+    client.join();
+  }
+}
+
+TEST_F(ResilienceTest, MemoryReturnsToItsBaselineAfter100kChurnedRequests) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan's quarantine keeps freed memory by design";
+#endif
+  ServerProcess server(root.path(), {"--access-log", "off"});
+  churn(server.port(), 10'000, 4);  // pools and caches reach their working size
+  std::this_thread::sleep_for(300ms);
+  long baseline = resident_kib(server.pid());
+  churn(server.port(), 100'000, 4);
+  std::this_thread::sleep_for(300ms);
+  long after = resident_kib(server.pid());
+  EXPECT_LT(after - baseline, 4 * 1024) << "grew from " << baseline << " KiB to " << after << " KiB";
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(ResilienceTest, AcceptSurvivesRunningOutOfDescriptors) {
+  // 48 descriptors in all: the server itself needs about 30, so clients
+  // soon meet EMFILE at accept.
+  rlimit saved{};
+  getrlimit(RLIMIT_NOFILE, &saved);
+  rlimit tight{48, saved.rlim_max};  // the soft limit only: it can be raised back
+  setrlimit(RLIMIT_NOFILE, &tight);
+  auto server = std::make_unique<ServerProcess>(root.path(), std::vector<std::string>{"--workers", "1"});
+  setrlimit(RLIMIT_NOFILE, &saved);
+  std::vector<std::unique_ptr<Client>> crowd;
+  for (int i = 0; i < 60; ++i) {
+    crowd.push_back(std::make_unique<Client>(server->port()));  // the kernel queues them
+  }
+  std::this_thread::sleep_for(500ms);
+  crowd.clear();
+  std::this_thread::sleep_for(1500ms);  // a tick or two: accepts re-armed
+  Client after(server->port());
+  EXPECT_EQ(after.get("/a.txt").body, "a");
+  EXPECT_EQ(server->stop(), 0);
+  std::string text = server->stderr_text();
+  EXPECT_NE(text.find("pausing accepts"), std::string::npos) << text;
+  EXPECT_LE(std::count(text.begin(), text.end(), '\n'), 6) << "said once, not per attempt:\n" << text;
 }
 
 TEST_F(ResilienceTest, SigtermDuringA100MiBDownloadCompletesIt) {
