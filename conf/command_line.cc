@@ -229,6 +229,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("vhosts", "serve ROOT/<host>/ chosen by the Host header (ROOT/_default/ for others)")
     ("allow-dotfiles", "serve paths with a segment starting with '.' (.well-known always is)")
     ("no-symlinks", "refuse every symlink (by default they are followed within the root)")
+    ("check", "check the flags, docroot, io_uring and log file, then exit (for ExecStartPre=)")
     ("h,help", "print this help and exit")
     ("v,version", "print the version and exit");
   // clang-format on
@@ -256,6 +257,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                       "' (flags start with --; see --help)");
   }
 
+  result.check_only = parsed.count("check") > 0;
   Config& config = result.config;
   config.root = validate_root(parsed.count("root") ? parsed["root"].as<std::string>() : "");
   for (const std::string& text : parsed["listen"].as<std::vector<std::string>>()) {

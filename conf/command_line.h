@@ -19,6 +19,7 @@ struct CommandLine {
   Config config;
   bool exit_now = false;   // --help or --version: print `output`, exit 0
   bool version_requested = false;
+  bool check_only = false;  // --check: validate, report, exit
   std::string output;
 };
 

@@ -26,5 +26,8 @@ int main(int argc, char** argv) {
 #endif
     return 0;
   }
+  if (command_line.check_only) {
+    return ringhttpd::check_configuration(command_line.config);
+  }
   return ringhttpd::run_server(command_line.config);
 }

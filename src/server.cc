@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <ctime>
 #include <latch>
+#include <memory>
 #include <thread>
 
 #include "conf/mime_types.h"
 #include "src/listener.h"
 #include "src/log.h"
+#include "src/service.h"
 #include "src/worker.h"
 
 namespace ringhttpd {
@@ -72,7 +75,130 @@ void hand_out_log(int fd, std::vector<std::atomic<int>>& slots) {
   }
 }
 
+struct Supervision {
+  const Config& config;
+  const sigset_t& signals;
+  VhostTable& vhosts;
+  std::atomic<uint64_t>& cache_generation;
+  std::vector<std::atomic<int>>& log_slots;
+  const WorkerStats* stats;
+  ServiceNotifier& notifier;
+};
+
+int64_t monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
+}
+
+void reopen_access_log(const Config& config, std::vector<std::atomic<int>>& log_slots) {
+  if (config.access_log == "off" || config.access_log == "-") {
+    return;
+  }
+  // logrotate has renamed the file: open the path afresh.
+  int log_fd = open_access_log(config.access_log);
+  if (log_fd < 0) {
+    log_error("ringhttpd: --access-log: cannot reopen '%s': %s; still writing the old file",
+              config.access_log.c_str(), strerror(errno));
+    return;
+  }
+  hand_out_log(log_fd, log_slots);
+  close(log_fd);
+  log_info("ringhttpd: access log reopened");
+}
+
+// The watchdog is fed only while every worker's ring is ticking: a stuck
+// ring stops the pings, and systemd restarts the service.
+bool every_worker_alive(const Supervision& s, int64_t now_ms) {
+  auto allowed_ms = static_cast<int64_t>(std::max<uint64_t>(s.notifier.watchdog_interval_us() / 1000, 3000));
+  for (unsigned i = 0; i < s.config.workers; ++i) {
+    if (now_ms - s.stats[i].heartbeat_ms.load(std::memory_order_relaxed) > allowed_ms) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string status_line(const Supervision& s) {
+  uint64_t requests = 0;
+  uint64_t connections = 0;
+  for (unsigned i = 0; i < s.config.workers; ++i) {
+    requests += s.stats[i].requests.load(std::memory_order_relaxed);
+    connections += s.stats[i].connections.load(std::memory_order_relaxed);
+  }
+  return std::to_string(connections) + " connections, " + std::to_string(requests) + " requests served";
+}
+
+// The main thread's life after start: signals, and once a second the
+// periodic duties (vhost listing, watchdog, STATUS). Returns on SIGTERM/SIGINT.
+void supervise(Supervision& s) {
+  const Config& config = s.config;
+  timespec one_second{1, 0};
+  int64_t next_rescan_ms = monotonic_ms() + std::max<uint32_t>(config.cache_valid_ms, 1000);
+  int64_t next_watchdog_ms = 0;
+  int64_t next_status_ms = 0;
+  for (;;) {
+    siginfo_t info{};
+    int signal_number = sigtimedwait(&s.signals, &info, &one_second);
+    int64_t now_ms = monotonic_ms();
+    if (config.vhosts && now_ms >= next_rescan_ms) {
+      s.vhosts.rescan();
+      next_rescan_ms = now_ms + std::max<uint32_t>(config.cache_valid_ms, 1000);
+    }
+    if (s.notifier.watchdog_interval_us() > 0 && now_ms >= next_watchdog_ms &&
+        every_worker_alive(s, now_ms)) {
+      s.notifier.watchdog();
+      next_watchdog_ms = now_ms + static_cast<int64_t>(s.notifier.watchdog_interval_us() / 2000);
+    }
+    if (now_ms >= next_status_ms) {
+      s.notifier.status(status_line(s));
+      next_status_ms = now_ms + 5000;
+    }
+    if (signal_number == SIGTERM || signal_number == SIGINT) {
+      return;
+    }
+    if (signal_number == SIGHUP) {
+      // Reload what can be: every worker empties its cache on its next tick
+      // (files are opened afresh), vhosts are listed again, logs reopen.
+      s.cache_generation.fetch_add(1, std::memory_order_relaxed);
+      if (config.vhosts) {
+        s.vhosts.rescan();
+      }
+      log_info("ringhttpd: reloading: caches flushed, logs reopened");
+    }
+    if (signal_number == SIGUSR1 || signal_number == SIGHUP) {
+      reopen_access_log(config, s.log_slots);
+    }
+  }
+}
+
 }  // namespace
+
+int check_configuration(const Config& config) {
+  try {
+    check_io_uring();
+  } catch (const uring::RingUnavailable& error) {
+    log_error("ringhttpd: %s", error.what());
+    return 1;
+  }
+  int root_fd = open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) {
+    log_error("ringhttpd: --root: '%s': %s", config.root.c_str(), strerror(errno));
+    return 1;
+  }
+  close(root_fd);
+  if (config.access_log != "off") {
+    int log_fd = open_access_log(config.access_log);
+    if (log_fd < 0) {
+      log_error("ringhttpd: --access-log: '%s': %s", config.access_log.c_str(), strerror(errno));
+      return 2;
+    }
+    close(log_fd);
+  }
+  std::printf("ringhttpd: configuration OK: root %s, %u workers, %zu listen addresses\n",
+              config.root.c_str(), config.workers, config.listen.size());
+  return 0;
+}
 
 int run_server(const Config& config) {
   log_threshold = static_cast<LogLevel>(config.log_level);
@@ -134,13 +260,15 @@ int run_server(const Config& config) {
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  auto stats = std::make_unique<WorkerStats[]>(config.workers);
+  ServiceNotifier notifier;
   std::latch ready(config.workers);
   std::atomic<bool> start_failed{false};
   std::vector<std::thread> threads;
   for (unsigned index = 0; index < config.workers; ++index) {
     threads.emplace_back([&, index] {
       try {
-        Worker worker(index, context, listeners.sockets[index], log_slots[index]);
+        Worker worker(index, context, listeners.sockets[index], log_slots[index], stats[index]);
         ready.count_down();
         worker.run();
       } catch (const std::exception& error) {
@@ -156,52 +284,18 @@ int run_server(const Config& config) {
   if (start_failed) {
     exit_status = 1;
   } else {
+    std::string listening;
     for (const std::string& address : listeners.bound_addresses) {
       std::printf("ringhttpd: listening on http://%s/ (%u workers, root %s)\n", address.c_str(),
                   config.workers, config.root.c_str());
+      listening += (listening.empty() ? "" : ", ") + address;
     }
     std::fflush(stdout);
-    // With --vhosts, the host directories are listed again every
-    // --cache-valid (at least every second) while waiting for signals.
-    uint32_t rescan_ms = std::max<uint32_t>(config.cache_valid_ms, 1000);
-    timespec rescan_every{static_cast<time_t>(rescan_ms / 1000),
-                          static_cast<long>(rescan_ms % 1000) * 1'000'000};
-    for (;;) {
-      siginfo_t info{};
-      int signal_number = config.vhosts ? sigtimedwait(&signals, &info, &rescan_every)
-                                        : sigwaitinfo(&signals, &info);
-      if (signal_number < 0) {
-        if (errno == EAGAIN) {
-          vhosts.rescan();
-        }
-        continue;
-      }
-      if (signal_number == SIGTERM || signal_number == SIGINT) {
-        break;
-      }
-      if (signal_number == SIGHUP) {
-        // Reload what can be: every worker empties its cache on its next
-        // tick (open files are re-opened, vhosts re-listed); logs reopen.
-        cache_generation.fetch_add(1, std::memory_order_relaxed);
-        if (config.vhosts) {
-          vhosts.rescan();
-        }
-        log_info("ringhttpd: reloading: caches flushed, logs reopened");
-      }
-      if ((signal_number == SIGUSR1 || signal_number == SIGHUP) && config.access_log != "off" &&
-          config.access_log != "-") {
-        // logrotate has renamed the file: open the path afresh.
-        int log_fd = open_access_log(config.access_log);
-        if (log_fd < 0) {
-          log_error("ringhttpd: --access-log: cannot reopen '%s': %s; still writing the old file",
-                    config.access_log.c_str(), strerror(errno));
-          continue;
-        }
-        hand_out_log(log_fd, log_slots);
-        close(log_fd);
-        log_info("ringhttpd: access log reopened");
-      }
-    }
+    // READY=1 only now: every worker has its ring and its listener.
+    notifier.ready("listening on " + listening);
+    Supervision supervision{config, signals, vhosts, cache_generation, log_slots, stats.get(), notifier};
+    supervise(supervision);
+    notifier.stopping();
   }
 
   uint64_t one = 1;

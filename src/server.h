@@ -10,4 +10,8 @@ namespace ringhttpd {
 // server cannot start (the reason is printed as one line on stderr).
 int run_server(const Config& config);
 
+// --check: everything start-up verifies short of listening (io_uring and its
+// opcodes, the docroot, the access log). Prints one line; 0 when all is well.
+int check_configuration(const Config& config);
+
 }  // namespace ringhttpd

@@ -47,7 +47,7 @@ uring::RingOptions ring_options(const Config& config) {
 }  // namespace
 
 Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners,
-               std::atomic<int>& log_fd_slot)
+               std::atomic<int>& log_fd_slot, WorkerStats& stats)
     : _index(index),
       _context(context),
       _config(*context.config),
@@ -60,7 +60,8 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _cache(cache_limits(*context.config), *this),
       _listeners(std::move(listeners)),
       _accept_armed(_listeners.size(), false),
-      _log_fd_slot(log_fd_slot) {
+      _log_fd_slot(log_fd_slot),
+      _stats(stats) {
   _ring.require_opcodes({IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SPLICE,
                          IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE,
                          IORING_OP_SHUTDOWN, IORING_OP_TIMEOUT, IORING_OP_POLL_ADD,
@@ -103,6 +104,7 @@ void Worker::run() {
   _log_fd = _log_fd_slot.exchange(-1);
   refresh_hosts();
   refresh_clock();
+  _stats.heartbeat_ms.store(_now_ms, std::memory_order_relaxed);
   for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
     arm_accept(listener);
   }
@@ -419,6 +421,9 @@ void Worker::arm_tick() {
 }
 
 void Worker::on_tick() {
+  // The watchdog's proof of life: this ring is completing operations.
+  _stats.heartbeat_ms.store(_now_ms, std::memory_order_relaxed);
+  _stats.connections.store(_live_connections, std::memory_order_relaxed);
   expire_timers();
   refresh_hosts();
   _refusal_logged = false;
@@ -472,6 +477,7 @@ void Worker::on_stop() {
 // ---- access log -----------------------------------------------------------------
 
 void Worker::log_exchange(const Connection& connection) {
+  _stats.requests.fetch_add(1, std::memory_order_relaxed);
   if (_log_fd < 0) {
     return;
   }

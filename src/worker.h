@@ -27,6 +27,7 @@
 #include "src/http/request.h"
 #include "src/http/response.h"
 #include "src/timer_list.h"
+#include "src/worker_stats.h"
 #include "uring/buffer_ring.h"
 #include "uring/pipe_pool.h"
 #include "uring/ring.h"
@@ -72,7 +73,7 @@ class Worker final : private FdCloser {
   // log_fd_slot: where the server hands this worker its own descriptor of
   // the access log, at start and after each reopen (SIGUSR1); -1 when taken.
   Worker(unsigned index, const WorkerContext& context, std::vector<int> listeners,
-         std::atomic<int>& log_fd_slot);
+         std::atomic<int>& log_fd_slot, WorkerStats& stats);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -196,6 +197,7 @@ class Worker final : private FdCloser {
   int64_t _now_ms = 0;
   __kernel_timespec _tick_interval{};
   std::atomic<int>& _log_fd_slot;
+  WorkerStats& _stats;
   int _log_fd = -1;
   LogBuffers _log;
   ClfTimeCache _clf_time;

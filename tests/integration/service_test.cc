@@ -1,0 +1,93 @@
+// The appliance side: the systemd notify protocol against a test
+// NOTIFY_SOCKET, and --check.
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace ringhttpd::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A datagram socket standing in for systemd's notify socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : _path(path) {
+    _fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    EXPECT_EQ(bind(_fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  }
+  ~NotifySocket() { close(_fd); }
+  // The next message containing `wanted`, or "" after the timeout.
+  std::string wait_for(const std::string& wanted, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd wait{_fd, POLLIN, 0};
+      if (poll(&wait, 1, 100) <= 0) {
+        continue;
+      }
+      char message[1024];
+      ssize_t n = recv(_fd, message, sizeof message, 0);
+      if (n > 0 && std::string(message, static_cast<size_t>(n)).find(wanted) != std::string::npos) {
+        return std::string(message, static_cast<size_t>(n));
+      }
+    }
+    return "";
+  }
+
+ private:
+  std::string _path;
+  int _fd = -1;
+};
+
+TEST(Service, NotifyProtocolReadyStatusWatchdogStopping) {
+  TempDir root;
+  root.write("a.txt", "a");
+  NotifySocket notify(root.path() + "/notify.sock");
+  setenv("NOTIFY_SOCKET", (root.path() + "/notify.sock").c_str(), 1);
+  setenv("WATCHDOG_USEC", "2000000", 1);
+  auto server = std::make_unique<ServerProcess>(root.path());
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+
+  std::string ready = notify.wait_for("READY=1", 5s);
+  ASSERT_NE(ready, "") << "no READY=1";
+  Client client(server->port());  // READY means the port accepts
+  EXPECT_EQ(client.get("/a.txt").body, "a");
+  EXPECT_NE(ready.find("STATUS=listening on 127.0.0.1:"), std::string::npos) << ready;
+  EXPECT_NE(notify.wait_for("WATCHDOG=1", 3s), "") << "no watchdog ping within 3 s of a 2 s watchdog";
+  // STATUS= comes every 5 s; one of them must count the request above.
+  std::string status = notify.wait_for(" connections, 1 requests served", 12s);
+  EXPECT_NE(status, "") << "no STATUS= counting the request";
+  std::thread stopper([&] { EXPECT_EQ(server->stop(), 0); });
+  EXPECT_NE(notify.wait_for("STOPPING=1", 5s), "");
+  stopper.join();
+}
+
+TEST(Service, CheckValidatesWithoutServing) {
+  TempDir root;
+  auto [status, text] = run_to_exit({"--root", root.path(), "--check"});
+  EXPECT_EQ(status, 0) << text;
+  auto [log_status, log_text] =
+      run_to_exit({"--root", root.path(), "--check", "--access-log", root.path() + "/no/such/dir/log"});
+  EXPECT_EQ(log_status, 2) << log_text;
+  EXPECT_NE(log_text.find("--access-log"), std::string::npos);
+  auto [ring_status, ring_text] = run_to_exit({"--root", root.path(), "--check"}, true);
+  EXPECT_EQ(ring_status, 1) << ring_text;
+  EXPECT_NE(ring_text.find("io_uring is unavailable"), std::string::npos);
+  auto [flag_status, flag_text] = run_to_exit({"--root", root.path() + "/missing", "--check"});
+  EXPECT_EQ(flag_status, 2) << flag_text;
+}
+
+}  // namespace
+}  // namespace ringhttpd::test
