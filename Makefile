@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake liburing-dev libmimalloc-dev \
                   libcxxopts-dev libgtest-dev libbenchmark-dev libsystemd-dev media-types
-TEST_PACKAGES := curl clang libclang-rt-14-dev
+TEST_PACKAGES := curl clang libclang-rt-14-dev systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 PORT ?= 8080

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -75,14 +77,43 @@ ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned
 }
 
 void close_listeners(ListenerSet& set) {
-  for (auto& per_worker : set.sockets) {
-    for (int fd : per_worker) {
-      if (fd >= 0) {
+  for (size_t worker = 0; worker < set.sockets.size(); ++worker) {
+    for (int fd : set.sockets[worker]) {
+      if (fd >= 0 && (!set.inherited || worker == 0)) {  // shared fds close once
         close(fd);
       }
     }
+  }
+  for (auto& per_worker : set.sockets) {
     per_worker.clear();
   }
+}
+
+ListenerSet inherit_listeners(unsigned workers) {
+  ListenerSet set;
+  int count = sd_listen_fds(1);
+  if (count <= 0) {
+    return set;
+  }
+  set.inherited = true;
+  set.sockets.assign(workers, {});
+  for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
+    if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+      throw std::runtime_error("socket activation: inherited fd " + std::to_string(fd) +
+                               " is not a listening stream socket (ListenStream= in the .socket unit)");
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // inherited by accepted sockets
+    for (auto& per_worker : set.sockets) {
+      per_worker.push_back(fd);
+    }
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    set.bound_addresses.push_back(format_address(address));
+  }
+  return set;
 }
 
 }  // namespace ringhttpd

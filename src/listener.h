@@ -13,6 +13,7 @@ struct ListenerSet {
   // sockets[worker][address]
   std::vector<std::vector<int>> sockets;
   std::vector<std::string> bound_addresses;  // "127.0.0.1:8080", port 0 resolved
+  bool inherited = false;  // socket activation: every worker shares the same fds
 };
 
 // Throws std::runtime_error with one line naming the address on failure.
@@ -20,5 +21,11 @@ struct ListenerSet {
 // bind to that same port.
 ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned workers);
 void close_listeners(ListenerSet& set);
+
+// Socket activation (systemd passes LISTEN_FDS): the inherited listening
+// sockets, shared by every worker, each arming its own multishot accept on
+// them. An empty set when the process was not socket-activated; throws
+// std::runtime_error when an inherited fd is not a listening TCP socket.
+ListenerSet inherit_listeners(unsigned workers);
 
 }  // namespace ringhttpd

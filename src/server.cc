@@ -224,7 +224,13 @@ int run_server(const Config& config) {
 
   ListenerSet listeners;
   try {
-    listeners = open_listeners(config.listen, config.workers);
+    // Socket-activated (LISTEN_FDS): the inherited sockets, and --listen is
+    // not used; a restart then refuses no connection attempt, since systemd
+    // holds the listener meanwhile.
+    listeners = inherit_listeners(config.workers);
+    if (!listeners.inherited) {
+      listeners = open_listeners(config.listen, config.workers);
+    }
   } catch (const std::exception& error) {
     log_error("ringhttpd: %s", error.what());
     close(root_fd);

@@ -161,7 +161,7 @@ void expect_clean_stderr(const std::string& text) {
 // ---- ServerProcess ----------------------------------------------------------
 
 ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> extra_args,
-                             const std::string& listen) {
+                             const std::string& listen, std::vector<std::string> launcher) {
   std::vector<std::string> args = {RINGHTTPD_BINARY, "--root", root, "--listen", listen,
                                    "--workers", "2"};
   auto flag = std::find(extra_args.begin(), extra_args.end(), "--access-log");
@@ -175,6 +175,7 @@ ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> e
     _access_log_path = *(flag + 1);
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.insert(args.begin(), launcher.begin(), launcher.end());
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
     fail("pipe2");

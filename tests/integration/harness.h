@@ -40,8 +40,10 @@ void expect_clean_stderr(const std::string& text);
 class ServerProcess {
  public:
   // `listen` is the --listen value; the port is read back from the start line.
+  // `launcher` runs before the binary (systemd-socket-activate -l ADDRESS).
   ServerProcess(const std::string& root, std::vector<std::string> extra_args = {},
-                const std::string& listen = "127.0.0.1:0");
+                const std::string& listen = "127.0.0.1:0",
+                std::vector<std::string> launcher = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -72,6 +74,51 @@ TEST(Service, NotifyProtocolReadyStatusWatchdogStopping) {
   std::thread stopper([&] { EXPECT_EQ(server->stop(), 0); });
   EXPECT_NE(notify.wait_for("STOPPING=1", 5s), "");
   stopper.join();
+}
+
+TEST(Service, SocketActivationServesOnTheInheritedListener) {
+  const std::string launcher = "/usr/bin/systemd-socket-activate";
+  if (access(launcher.c_str(), X_OK) != 0) {
+    GTEST_SKIP() << "systemd-socket-activate is not installed";
+  }
+  // A free port, chosen by the kernel and handed to the launcher.
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+  std::string port = std::to_string(ntohs(address.sin_port));
+  close(probe);
+  TempDir root;
+  root.write("a.txt", "activated");
+  // The launcher execs ringhttpd on the first connection, which then waits
+  // in the inherited socket's queue until ringhttpd accepts it: the promise
+  // of socket activation, tested as such.
+  std::string first_body;
+  std::thread first_client([&] {
+    for (int attempt = 0; attempt < 100 && first_body.empty(); ++attempt) {
+      try {
+        Client client(static_cast<uint16_t>(std::stoi(port)));
+        first_body = client.get("/a.txt").body;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(50ms);  // the launcher is not listening yet
+      }
+    }
+  });
+  // --listen names another port: with LISTEN_FDS it must not be used.
+  ServerProcess server(root.path(), {"--workers", "3"}, "127.0.0.1:1",
+                       {launcher, "-l", "127.0.0.1:" + port});
+  first_client.join();
+  EXPECT_EQ(first_body, "activated");
+  EXPECT_EQ(std::to_string(server.port()), port);
+  for (int i = 0; i < 12; ++i) {  // spread over the workers sharing the socket
+    Client client(server.port());
+    EXPECT_EQ(client.get("/a.txt").body, "activated");
+  }
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_EQ(server.stderr_text().find("AddressSanitizer"), std::string::npos);
 }
 
 TEST(Service, CheckValidatesWithoutServing) {
