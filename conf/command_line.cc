@@ -227,6 +227,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("precompressed", "serve file.br/.zst/.gz to clients that accept them, in this order; off to disable",
      cxxopts::value<std::string>()->default_value("br,zstd,gzip"))
     ("vhosts", "serve ROOT/<host>/ chosen by the Host header (ROOT/_default/ for others)")
+    ("metrics-path", "serve Prometheus metrics at this path (e.g. /metrics); off by default",
+     cxxopts::value<std::string>()->default_value(""))
+    ("metrics-allow", "clients allowed to read the metrics: addresses or CIDR blocks",
+     cxxopts::value<std::string>()->default_value("127.0.0.0/8,::1"))
+    ("health-path", "answer 200 here (503 while stopping), for load balancers; off by default",
+     cxxopts::value<std::string>()->default_value(""))
     ("allow-dotfiles", "serve paths with a segment starting with '.' (.well-known always is)")
     ("no-symlinks", "refuse every symlink (by default they are followed within the root)")
     ("check", "check the flags, docroot, io_uring and log file, then exit (for ExecStartPre=)")
@@ -356,6 +362,15 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     }
   }
   config.vhosts = parsed.count("vhosts") > 0;
+  config.metrics_path = parsed["metrics-path"].as<std::string>();
+  config.health_path = parsed["health-path"].as<std::string>();
+  for (auto [flag, path] : {std::pair<std::string_view, const std::string*>{"--metrics-path", &config.metrics_path},
+                            {"--health-path", &config.health_path}}) {
+    if (!path->empty() && (path->front() != '/' || path->find_first_of("?# ") != std::string::npos)) {
+      fail(flag, "'" + *path + "' must be a path starting with /");
+    }
+  }
+  config.metrics_allow = AddressFilter::parse("--metrics-allow", parsed["metrics-allow"].as<std::string>());
   config.allow_dotfiles = parsed.count("allow-dotfiles") > 0;
   config.no_symlinks = parsed.count("no-symlinks") > 0;
   config.mime_types_path = parsed["mime-types"].as<std::string>();

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "conf/address_filter.h"
 #include "conf/header_rules.h"
 
 namespace ringhttpd {
@@ -48,6 +49,9 @@ struct Config {
   // --precompressed: codings to look for, in the server's preference order.
   std::vector<ContentCoding> precompressed = {ContentCoding::br, ContentCoding::zstd,
                                               ContentCoding::gzip};
+  std::string metrics_path;                  // Prometheus text here; empty: off
+  AddressFilter metrics_allow;               // who may read it
+  std::string health_path;                   // 200, or 503 while stopping; empty: off
   bool vhosts = false;                       // serve ROOT/<host>/ by the Host header
   bool allow_dotfiles = false;               // else a path segment starting with '.' is 404
   bool no_symlinks = false;                  // refuse every symlink (RESOLVE_NO_SYMLINKS)

@@ -260,13 +260,14 @@ int run_server(const Config& config) {
     vhosts.rescan();
   }
   WorkerContext context{&config,  &mime_types, root_fd, stop_fd, config.vhosts ? &vhosts : nullptr,
-                        &cache_generation};
+                        &cache_generation, nullptr};
 
   // Signals go to this thread only, through sigwaitinfo below.
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto stats = std::make_unique<WorkerStats[]>(config.workers);
+  context.all_stats = stats.get();
   ServiceNotifier notifier;
   std::latch ready(config.workers);
   std::atomic<bool> start_failed{false};

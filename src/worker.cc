@@ -311,9 +311,9 @@ void Worker::admit(int fd) {
   connection->discard_body_bytes = 0;
   connection->exchange = nullptr;
   connection->peer = {};
-  if (_log_fd >= 0) {
+  if (_log_fd >= 0 || !_config.metrics_path.empty()) {
     // Multishot accept cannot return addresses, so one getpeername per
-    // connection, and only when there is a log to write them to.
+    // connection, and only when a log or --metrics-allow needs it.
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
@@ -386,6 +386,7 @@ void Worker::timer_set(Connection& connection, TimerKind kind, int64_t deadline_
   uint32_t index = connection.index;
   timer_append(_timers[static_cast<size_t>(kind)], kind, index, deadline_ms,
                [this](uint32_t i) -> TimerLink& { return slot(i).timer; });
+  ++_timer_lengths[static_cast<size_t>(kind)];
 }
 
 void Worker::timer_clear(Connection& connection) {
@@ -393,6 +394,7 @@ void Worker::timer_clear(Connection& connection) {
     return;
   }
   uint32_t index = connection.index;
+  --_timer_lengths[static_cast<size_t>(connection.timer.kind)];
   timer_unlink(_timers[static_cast<size_t>(connection.timer.kind)], index,
                [this](uint32_t i) -> TimerLink& { return slot(i).timer; });
 }
@@ -420,10 +422,27 @@ void Worker::arm_tick() {
   io_uring_prep_timeout(queue_detached(Op::tick), &_tick_interval, 0, 0);
 }
 
-void Worker::on_tick() {
+void Worker::publish_stats() {
+  auto store = [](auto& field, uint64_t value) { field.store(value, std::memory_order_relaxed); };
   // The watchdog's proof of life: this ring is completing operations.
   _stats.heartbeat_ms.store(_now_ms, std::memory_order_relaxed);
-  _stats.connections.store(_live_connections, std::memory_order_relaxed);
+  store(_stats.connections, _live_connections);
+  store(_stats.idle_connections, _timer_lengths[static_cast<size_t>(TimerKind::idle)]);
+  store(_stats.clobbered, _clobbered_total);
+  store(_stats.refused, _refused_total);
+  const CacheCounters& cache = _cache.counters();
+  store(_stats.cache_hits, cache.hits);
+  store(_stats.cache_misses, cache.misses);
+  store(_stats.cache_negative_hits, cache.negative_hits);
+  store(_stats.cache_evictions, cache.evictions);
+  store(_stats.cache_revalidations, cache.revalidations);
+  store(_stats.cache_open_files, cache.open_fds);
+  store(_stats.cache_body_bytes, cache.body_bytes);
+  store(_stats.log_dropped, _log.dropped_entries());
+}
+
+void Worker::on_tick() {
+  publish_stats();
   expire_timers();
   refresh_hosts();
   _refusal_logged = false;
@@ -477,11 +496,15 @@ void Worker::on_stop() {
 // ---- access log -----------------------------------------------------------------
 
 void Worker::log_exchange(const Connection& connection) {
+  const Exchange& exchange = *connection.exchange;
   _stats.requests.fetch_add(1, std::memory_order_relaxed);
+  if (exchange.status >= 100 && exchange.status < 600) {
+    _stats.responses_by_class[exchange.status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
+  }
+  _stats.body_bytes.fetch_add(exchange.body_bytes_sent, std::memory_order_relaxed);
   if (_log_fd < 0) {
     return;
   }
-  const Exchange& exchange = *connection.exchange;
   LogEntry entry;
   entry.peer = connection.peer;
   entry.clf_time = _clf_time.get(_now_seconds);

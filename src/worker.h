@@ -43,6 +43,7 @@ struct WorkerContext {
   int stop_event_fd = -1;  // becomes readable when the server stops
   const VhostTable* vhosts = nullptr;  // --vhosts: the host directories
   const std::atomic<uint64_t>* cache_generation = nullptr;  // bumped by SIGHUP
+  const WorkerStats* all_stats = nullptr;  // every worker's, for /metrics
 };
 
 // Completion kinds. The switch in Worker::dispatch has no default, so a kind
@@ -127,6 +128,10 @@ class Worker final : private FdCloser {
   void respond_status(Connection& connection, uint16_t status);
   void respond_redirect_to_directory(Connection& connection);
   CommonFields common_fields(const Exchange& exchange);
+  bool serve_endpoint(Connection& connection, std::string_view path);
+  void respond_generated(Connection& connection, uint16_t status, std::string_view content_type,
+                         bool metrics);
+  void publish_stats();
 
   // worker_send.cc: the send chain and the close path.
   void respond_with_file(Connection& connection);
@@ -188,6 +193,7 @@ class Worker final : private FdCloser {
   bool _refusal_logged = false;      // once per tick
   uint64_t _cache_generation = 0;    // SIGHUP flushes the cache
   std::array<TimerList, static_cast<size_t>(TimerKind::count)> _timers{};
+  std::array<uint32_t, static_cast<size_t>(TimerKind::count)> _timer_lengths{};
 
   uint64_t _random_state = 0;  // xorshift: multipart boundaries
   HostSet _hosts;              // --vhosts: this worker's copy of the table

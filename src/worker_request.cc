@@ -9,6 +9,7 @@
 #include "src/errno_status.h"
 #include "src/http/path.h"
 #include "src/log.h"
+#include "src/metrics.h"
 #include "src/worker.h"
 
 namespace ringhttpd {
@@ -178,6 +179,9 @@ void Worker::start_request(Connection& connection) {
   }
   if (!serves_files) {
     respond_status(connection, 405);
+    return;
+  }
+  if (serve_endpoint(connection, target_path(request.target))) {
     return;
   }
   // --vhosts: the path becomes "/host/path", so keys, opens and siblings
@@ -503,6 +507,63 @@ void Worker::on_statx(Connection& connection, int result) {
     remember_answer(connection, EntryKind::status, 403);
     respond_status(connection, 403);
   }
+}
+
+// --health-path and --metrics-path, answered before any file lookup.
+bool Worker::serve_endpoint(Connection& connection, std::string_view path) {
+  if (!_config.health_path.empty() && path == _config.health_path) {
+    // 503 while stopping: a load balancer drains this origin first.
+    respond_generated(connection, _stopping ? 503 : 200, "text/plain; charset=utf-8", false);
+    return true;
+  }
+  if (!_config.metrics_path.empty() && path == _config.metrics_path) {
+    const PeerAddress& peer = connection.peer;
+    if (peer.family == 0 || !_config.metrics_allow.allows(peer.family, peer.bytes)) {
+      respond_status(connection, 403);
+    } else {
+      respond_generated(connection, 200, "text/plain; version=0.0.4; charset=utf-8", true);
+    }
+    return true;
+  }
+  return false;
+}
+
+// A generated body (metrics, or the health word) is written in the second
+// half of scratch, then moved right after the head, which now knows its length.
+void Worker::respond_generated(Connection& connection, uint16_t status,
+                               std::string_view content_type, bool metrics) {
+  Exchange& exchange = *connection.exchange;
+  size_t half = exchange.scratch_capacity / 2;
+  HeaderWriter body(exchange.scratch + half, exchange.scratch_capacity - half);
+  if (metrics) {
+    render_metrics(_context.all_stats, _config.workers, body);
+  } else {
+    body.append(status == 200 ? "ok\n" : "stopping\n");
+  }
+  HeaderWriter head(exchange.scratch, half);
+  head.status_line(status);
+  CommonFields common = common_fields(exchange);
+  head.field("Server", "ringhttpd");
+  head.field("Date", common.date);
+  if (!common.connection_field.empty()) {
+    head.field("Connection", common.connection_field);
+  }
+  head.field("Content-Type", content_type);
+  head.field_number("Content-Length", body.size());
+  head.field("Cache-Control", "no-store");
+  head.end_head();
+  if (body.overflowed()) {
+    log_error("ringhttpd: worker %u: generated body larger than %zu bytes; closing", _index,
+              exchange.scratch_capacity - half);
+    abort(connection);
+    return;
+  }
+  exchange.status = status;
+  exchange.body_bytes_sent = exchange.head_only ? 0 : body.size();
+  if (!exchange.head_only) {
+    head.append(body.text());  // moved down to follow the head
+  }
+  send_head_only(connection, head);
 }
 
 CommonFields Worker::common_fields(const Exchange& exchange) {

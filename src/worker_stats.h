@@ -1,7 +1,8 @@
 #pragma once
 // What each worker publishes for the rest of the process (systemd STATUS,
-// the watchdog, metrics): relaxed atomics the worker alone writes, one cache
-// line per worker so workers never contend.
+// the watchdog, /metrics): relaxed atomics the worker alone writes, one
+// cache line apart so workers never contend. Per-response counters move as
+// responses finish; the others are copied on each tick.
 
 #include <atomic>
 #include <cstdint>
@@ -10,8 +11,22 @@ namespace ringhttpd {
 
 struct alignas(64) WorkerStats {
   std::atomic<uint64_t> requests{0};       // responses finished or cut
-  std::atomic<uint32_t> connections{0};    // open now
+  std::atomic<uint64_t> responses_by_class[5] = {};  // 1xx .. 5xx
+  std::atomic<uint64_t> body_bytes{0};     // response body bytes sent
   std::atomic<int64_t> heartbeat_ms{0};    // CLOCK_MONOTONIC of its last tick
+  // Copied on each tick:
+  std::atomic<uint32_t> connections{0};    // open now
+  std::atomic<uint32_t> idle_connections{0};  // in keep-alive, waiting
+  std::atomic<uint64_t> clobbered{0};      // closed to admit a new connection
+  std::atomic<uint64_t> refused{0};        // turned away when full
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+  std::atomic<uint64_t> cache_negative_hits{0};
+  std::atomic<uint64_t> cache_evictions{0};
+  std::atomic<uint64_t> cache_revalidations{0};
+  std::atomic<uint64_t> cache_open_files{0};
+  std::atomic<uint64_t> cache_body_bytes{0};
+  std::atomic<uint64_t> log_dropped{0};
 };
 
 }  // namespace ringhttpd

@@ -50,7 +50,8 @@ void HeaderWriter::append(std::string_view text) {
     _overflowed = true;
     return;
   }
-  std::memcpy(_buffer + _size, text.data(), text.size());
+  // memmove: a caller may append bytes from later in the same buffer.
+  std::memmove(_buffer + _size, text.data(), text.size());
   _size += text.size();
 }
 

@@ -121,6 +121,85 @@ TEST(Service, SocketActivationServesOnTheInheritedListener) {
   EXPECT_EQ(server.stderr_text().find("AddressSanitizer"), std::string::npos);
 }
 
+uint64_t metric_value(const std::string& text, const std::string& name) {
+  size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? UINT64_MAX : std::stoull(text.substr(at + name.size() + 2));
+}
+
+TEST(Service, MetricsMoveAsRequestsAreServed) {
+  TempDir root;
+  root.write("a.txt", "hello");
+  ServerProcess server(root.path(), {"--metrics-path", "/metrics", "--health-path", "/healthz"});
+  Client client(server.port());
+  Response before = client.get("/metrics");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_EQ(before.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(before.header("Cache-Control"), "no-store");
+  EXPECT_NE(before.body.find("# TYPE ringhttpd_responses_total counter"), std::string::npos);
+  uint64_t ok_before = metric_value(before.body, "ringhttpd_responses_total{class=\"2xx\"}");
+  uint64_t missing_before = metric_value(before.body, "ringhttpd_responses_total{class=\"4xx\"}");
+  for (int i = 0; i < 5; ++i) {
+    client.get("/a.txt");
+  }
+  client.get("/missing");
+  std::this_thread::sleep_for(1200ms);  // the cache counters are published on each tick
+  Response after = client.get("/metrics");
+  // Served by either worker, counted across both: 5 files and the first /metrics.
+  EXPECT_EQ(metric_value(after.body, "ringhttpd_responses_total{class=\"2xx\"}"), ok_before + 6);
+  EXPECT_EQ(metric_value(after.body, "ringhttpd_responses_total{class=\"4xx\"}"), missing_before + 1);
+  EXPECT_GE(metric_value(after.body, "ringhttpd_cache_hits_total"), 4u);
+  EXPECT_EQ(metric_value(after.body, "ringhttpd_workers"), 2u);
+  EXPECT_GE(metric_value(after.body, "ringhttpd_connections_open"), 1u);
+  Response health = client.get("/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(client.get("/healthz", "", "HEAD").header("Content-Length"), "3");
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(Service, MetricsAreRefusedOutsideTheAllowList) {
+  TempDir root;
+  ServerProcess server(root.path(), {"--metrics-path", "/metrics", "--metrics-allow", "10.0.0.0/8,::1"});
+  Client client(server.port());
+  EXPECT_EQ(client.get("/metrics").status, 403);  // 127.0.0.1 is not in 10.0.0.0/8
+  ServerProcess open(root.path(), {"--metrics-path", "/m", "--metrics-allow", "127.0.0.1/32"});
+  Client allowed(open.port());
+  EXPECT_EQ(allowed.get("/m").status, 200);
+  EXPECT_EQ(allowed.get("/metrics").status, 404);  // just a missing file there
+  for (std::vector<std::string> args : {std::vector<std::string>{"--metrics-allow", "10.0.0.0/33"},
+                                        std::vector<std::string>{"--metrics-allow", "example.com"},
+                                        std::vector<std::string>{"--metrics-path", "metrics"}}) {
+    std::string flag = args[0];
+    args.insert(args.begin(), {"--root", root.path()});
+    auto [status, text] = run_to_exit(args);
+    EXPECT_EQ(status, 2) << text;
+    EXPECT_NE(text.find(flag), std::string::npos) << text;
+  }
+}
+
+TEST(Service, HealthTurns503WhileStopping) {
+  TempDir root;
+  auto server = std::make_unique<ServerProcess>(root.path(), std::vector<std::string>{"--health-path", "/healthz"});
+  // A request under way keeps the stopping server waiting for it (up to
+  // --shutdown-timeout); its answer must tell a load balancer to go away.
+  Client prober(server->port());
+  prober.send("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Partial: ");
+  std::this_thread::sleep_for(100ms);
+  std::thread stopper([&] { EXPECT_EQ(server->stop(), 0); });
+  std::this_thread::sleep_for(300ms);
+  Response health;
+  try {
+    prober.send("1\r\n\r\n");
+    health = prober.read_response();
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << error.what();
+  }
+  stopper.join();  // joined on every path
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(health.body, "stopping\n");
+  EXPECT_EQ(health.header("Connection"), "close");
+}
+
 TEST(Service, CheckValidatesWithoutServing) {
   TempDir root;
   auto [status, text] = run_to_exit({"--root", root.path(), "--check"});
