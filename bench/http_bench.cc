@@ -9,6 +9,7 @@
 #include "conf/mime_types.h"
 #include "cache/http_date.h"
 #include "src/http/path.h"
+#include "src/http/range.h"
 #include "src/http/request.h"
 #include "src/http/response.h"
 
@@ -102,6 +103,19 @@ void BM_RenderFileHead(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RenderFileHead);
+
+// A video player's typical request, and a multipart set that must be sorted
+// and merged.
+void BM_ParseRange(benchmark::State& state) {
+  const std::string value = state.range(0) == 0 ? "bytes=1048576-2097151"
+                                                : "bytes=900-999, 0-99, 50-149, 5000-5099, -100";
+  for (auto _ : state) {
+    RangeSet set = parse_range(value, 64 * 1024 * 1024, 16);
+    benchmark::DoNotOptimize(set);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseRange)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace ringhttpd

@@ -1,18 +1,53 @@
 #include "src/metrics.h"
 
+#include <array>
 #include <string_view>
 
 namespace ringhttpd {
 namespace {
 
-template <typename Field>
-uint64_t sum(const WorkerStats* stats, unsigned workers, Field field) {
-  uint64_t total = 0;
-  for (unsigned i = 0; i < workers; ++i) {
-    total += (stats[i].*field).load(std::memory_order_relaxed);
-  }
-  return total;
-}
+// Every plain counter and gauge: its name, type, help, and where each
+// worker keeps it. Adding a metric is adding a row.
+template <typename Value>
+struct Row {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+  std::atomic<Value> WorkerStats::*field;
+};
+
+constexpr std::array counter_rows{
+    Row<uint64_t>{"ringhttpd_response_body_bytes_total", "counter", "Response body bytes sent.",
+                  &WorkerStats::body_bytes},
+    Row<uint64_t>{"ringhttpd_connections_clobbered_total", "counter",
+                  "Idle connections closed to admit new ones at --max-connections.",
+                  &WorkerStats::clobbered},
+    Row<uint64_t>{"ringhttpd_connections_refused_total", "counter",
+                  "Connections refused because every slot was busy.", &WorkerStats::refused},
+    Row<uint64_t>{"ringhttpd_cache_hits_total", "counter", "Open-file cache hits.",
+                  &WorkerStats::cache_hits},
+    Row<uint64_t>{"ringhttpd_cache_misses_total", "counter", "Open-file cache misses.",
+                  &WorkerStats::cache_misses},
+    Row<uint64_t>{"ringhttpd_cache_negative_hits_total", "counter",
+                  "Hits on remembered 404/403 answers.", &WorkerStats::cache_negative_hits},
+    Row<uint64_t>{"ringhttpd_cache_evictions_total", "counter", "Entries evicted to make room.",
+                  &WorkerStats::cache_evictions},
+    Row<uint64_t>{"ringhttpd_cache_revalidations_total", "counter", "Stale files checked with statx.",
+                  &WorkerStats::cache_revalidations},
+    Row<uint64_t>{"ringhttpd_cache_open_files", "gauge", "Descriptors the caches hold.",
+                  &WorkerStats::cache_open_files},
+    Row<uint64_t>{"ringhttpd_cache_body_bytes", "gauge", "Bytes of small files held in memory.",
+                  &WorkerStats::cache_body_bytes},
+    Row<uint64_t>{"ringhttpd_access_log_dropped_total", "counter",
+                  "Access log entries dropped (full disk, slow reader).", &WorkerStats::log_dropped},
+};
+
+constexpr std::array gauge_rows{
+    Row<uint32_t>{"ringhttpd_connections_open", "gauge", "Client connections open.",
+                  &WorkerStats::connections},
+    Row<uint32_t>{"ringhttpd_connections_idle", "gauge",
+                  "Keep-alive connections waiting for a request.", &WorkerStats::idle_connections},
+};
 
 void metric(HeaderWriter& out, std::string_view name, std::string_view type, std::string_view help,
             uint64_t value) {
@@ -31,6 +66,18 @@ void metric(HeaderWriter& out, std::string_view name, std::string_view type, std
   out.append("\n");
 }
 
+template <typename Value, size_t Count>
+void render_rows(const std::array<Row<Value>, Count>& rows, const WorkerStats* stats,
+                 unsigned workers, HeaderWriter& out) {
+  for (const Row<Value>& row : rows) {
+    uint64_t total = 0;
+    for (unsigned i = 0; i < workers; ++i) {
+      total += (stats[i].*row.field).load(std::memory_order_relaxed);
+    }
+    metric(out, row.name, row.type, row.help, total);
+  }
+}
+
 }  // namespace
 
 void render_metrics(const WorkerStats* stats, unsigned workers, HeaderWriter& out) {
@@ -47,34 +94,8 @@ void render_metrics(const WorkerStats* stats, unsigned workers, HeaderWriter& ou
     out.append_number(total);
     out.append("\n");
   }
-  metric(out, "ringhttpd_response_body_bytes_total", "counter", "Response body bytes sent.",
-         sum(stats, workers, &WorkerStats::body_bytes));
-  metric(out, "ringhttpd_connections_open", "gauge", "Client connections open.",
-         sum(stats, workers, &WorkerStats::connections));
-  metric(out, "ringhttpd_connections_idle", "gauge", "Keep-alive connections waiting for a request.",
-         sum(stats, workers, &WorkerStats::idle_connections));
-  metric(out, "ringhttpd_connections_clobbered_total", "counter",
-         "Idle connections closed to admit new ones at --max-connections.",
-         sum(stats, workers, &WorkerStats::clobbered));
-  metric(out, "ringhttpd_connections_refused_total", "counter",
-         "Connections refused because every slot was busy.", sum(stats, workers, &WorkerStats::refused));
-  metric(out, "ringhttpd_cache_hits_total", "counter", "Open-file cache hits.",
-         sum(stats, workers, &WorkerStats::cache_hits));
-  metric(out, "ringhttpd_cache_misses_total", "counter", "Open-file cache misses.",
-         sum(stats, workers, &WorkerStats::cache_misses));
-  metric(out, "ringhttpd_cache_negative_hits_total", "counter", "Hits on remembered 404/403 answers.",
-         sum(stats, workers, &WorkerStats::cache_negative_hits));
-  metric(out, "ringhttpd_cache_evictions_total", "counter", "Entries evicted to make room.",
-         sum(stats, workers, &WorkerStats::cache_evictions));
-  metric(out, "ringhttpd_cache_revalidations_total", "counter", "Stale files checked with statx.",
-         sum(stats, workers, &WorkerStats::cache_revalidations));
-  metric(out, "ringhttpd_cache_open_files", "gauge", "Descriptors the caches hold.",
-         sum(stats, workers, &WorkerStats::cache_open_files));
-  metric(out, "ringhttpd_cache_body_bytes", "gauge", "Bytes of small files held in memory.",
-         sum(stats, workers, &WorkerStats::cache_body_bytes));
-  metric(out, "ringhttpd_access_log_dropped_total", "counter",
-         "Access log entries dropped (full disk, slow reader).",
-         sum(stats, workers, &WorkerStats::log_dropped));
+  render_rows(gauge_rows, stats, workers, out);
+  render_rows(counter_rows, stats, workers, out);
   metric(out, "ringhttpd_workers", "gauge", "Worker threads, one io_uring each.", workers);
 }
 
