@@ -214,7 +214,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(defaults.access_log))
     ("log-format", "access log format: combined or common",
      cxxopts::value<std::string>()->default_value("combined"))
-    ("log-flush", "write buffered access log entries at least this often",
+    ("log-flush", "write a buffered access log entry within this long (plus one tick, at most 1s)",
      cxxopts::value<std::string>()->default_value(seconds(defaults.log_flush_ms)))
     ("log-level", "error log (stderr) level: error, warn or info",
      cxxopts::value<std::string>()->default_value("warn"))
