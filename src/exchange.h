@@ -146,7 +146,6 @@ class ExchangePool {
     return exchange;
   }
   void release(Exchange* exchange) { _free.push_back(exchange); }
-  size_t created() const { return _blocks.size(); }
 
  private:
   struct Block {

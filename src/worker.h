@@ -128,7 +128,7 @@ class Worker final : private FdCloser {
   void respond_status(Connection& connection, uint16_t status);
   void respond_redirect_to_directory(Connection& connection);
   CommonFields common_fields(const Exchange& exchange);
-  bool serve_endpoint(Connection& connection, std::string_view path);
+  bool serve_endpoint(Connection& connection);
   void respond_generated(Connection& connection, uint16_t status, std::string_view content_type,
                          bool metrics);
   void publish_stats();

@@ -181,7 +181,7 @@ void Worker::start_request(Connection& connection) {
     respond_status(connection, 405);
     return;
   }
-  if (serve_endpoint(connection, target_path(request.target))) {
+  if (serve_endpoint(connection)) {
     return;
   }
   // --vhosts: the path becomes "/host/path", so keys, opens and siblings
@@ -510,7 +510,11 @@ void Worker::on_statx(Connection& connection, int result) {
 }
 
 // --health-path and --metrics-path, answered before any file lookup.
-bool Worker::serve_endpoint(Connection& connection, std::string_view path) {
+bool Worker::serve_endpoint(Connection& connection) {
+  if (_config.health_path.empty() && _config.metrics_path.empty()) {
+    return false;  // the usual case: nothing to compare on a file request
+  }
+  std::string_view path = target_path(connection.exchange->request.target);
   if (!_config.health_path.empty() && path == _config.health_path) {
     // 503 while stopping: a load balancer drains this origin first.
     respond_generated(connection, _stopping ? 503 : 200, "text/plain; charset=utf-8", false);
@@ -541,17 +545,7 @@ void Worker::respond_generated(Connection& connection, uint16_t status,
     body.append(status == 200 ? "ok\n" : "stopping\n");
   }
   HeaderWriter head(exchange.scratch, half);
-  head.status_line(status);
-  CommonFields common = common_fields(exchange);
-  head.field("Server", "ringhttpd");
-  head.field("Date", common.date);
-  if (!common.connection_field.empty()) {
-    head.field("Connection", common.connection_field);
-  }
-  head.field("Content-Type", content_type);
-  head.field_number("Content-Length", body.size());
-  head.field("Cache-Control", "no-store");
-  head.end_head();
+  render_generated_head(head, common_fields(exchange), status, content_type, body.size());
   if (body.overflowed()) {
     log_error("ringhttpd: worker %u: generated body larger than %zu bytes; closing", _index,
               exchange.scratch_capacity - half);

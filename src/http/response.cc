@@ -144,6 +144,16 @@ void render_file_head(HeaderWriter& out, const CommonFields& common, const FileH
   out.end_head();
 }
 
+void render_generated_head(HeaderWriter& out, const CommonFields& common, uint16_t status,
+                           std::string_view content_type, uint64_t content_length) {
+  out.status_line(status);
+  common_fields(out, common);
+  out.field("Content-Type", content_type);
+  out.field_number("Content-Length", content_length);
+  out.field("Cache-Control", "no-store");
+  out.end_head();
+}
+
 void render_options(HeaderWriter& out, const CommonFields& common, std::string_view allow) {
   out.status_line(204);
   common_fields(out, common);

@@ -77,6 +77,10 @@ void render_part_header(HeaderWriter& out, bool first, std::string_view boundary
 // The closing delimiter: CRLF "--" boundary "--" CRLF.
 void render_multipart_end(HeaderWriter& out, std::string_view boundary);
 
+// The head of a body the server generates (metrics, health): never cached.
+void render_generated_head(HeaderWriter& out, const CommonFields& common, uint16_t status,
+                           std::string_view content_type, uint64_t content_length);
+
 // 204 for OPTIONS: what the server allows, and no body.
 void render_options(HeaderWriter& out, const CommonFields& common, std::string_view allow);
 
