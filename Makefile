@@ -2,17 +2,19 @@
 #   make run    build (release) and serve tests/demo-site on http://127.0.0.1:8080/
 #   make test   build with -Werror and run every test, then again under ASan+UBSan,
 #               then fuzz the parsers briefly (libFuzzer, clang)
-# Also: make build, make bench, make clean.
+# Also: make build, make bench, make load, make clean.
 
 SHELL := /bin/bash
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake liburing-dev libmimalloc-dev \
                   libcxxopts-dev libgtest-dev libbenchmark-dev libsystemd-dev media-types
 TEST_PACKAGES := curl clang libclang-rt-14-dev systemd
+# bench/load.sh: the peers, the load generators, strace and the chart.
+LOAD_PACKAGES := nginx-light lighttpd wrk nghttp2-client strace gnuplot-nox curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 PORT ?= 8080
 
-.PHONY: run test build bench deps test-deps clean
+.PHONY: run test build bench bench-build load deps test-deps load-deps clean
 
 # Installs only what is missing, so a ready machine does no apt work at all.
 define install_missing
@@ -30,6 +32,9 @@ deps:
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
+
+load-deps: deps
+	$(call install_missing,$(LOAD_PACKAGES))
 
 build-release/build.ninja: | deps
 	meson setup build-release --buildtype=release -Dtests=false
@@ -62,10 +67,16 @@ test: test-deps build-test/build.ninja build-asan/build.ninja build-fuzz/build.n
 	ninja -C build-fuzz -j $(JOBS)
 	meson test -C build-fuzz --suite fuzz --print-errorlogs
 
-bench: deps build-release/build.ninja
+bench-build: deps build-release/build.ninja
 	meson configure build-release -Dtests=true
 	ninja -C build-release -j $(JOBS)
+
+bench: bench-build
 	meson test -C build-release --benchmark --verbose
+
+# The load benchmark against nginx and lighttpd (bench/load.sh --help).
+load: load-deps bench-build
+	bench/load.sh $(LOAD_ARGS)
 
 clean:
 	rm -rf build build-release build-test build-asan build-fuzz

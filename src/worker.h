@@ -156,6 +156,8 @@ class Worker final : private FdCloser {
   void release_entries(Exchange& exchange);
   void close_file(int& fd);
   void close_fd(int fd) override;  // FdCloser: the cache closes through the ring
+  bool client_closes_cleanly(const Connection& connection) const;
+  int fin_follows_flag(const Connection& connection) const;
   void begin_close(Connection& connection);
   void on_shutdown(Connection& connection, int result);
 

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# bench/load.sh: ringhttpd against nginx and lighttpd, same docroot, same run.
+#
+# Every server gets one worker pinned to CPU 0; the load generator (wrk, and
+# h2load for fixed request counts) is pinned to CPU 1. Each scenario runs the
+# servers alternately (A B C A B C ...) and reports the median of the rounds.
+#
+#   bench/load.sh                 the full run (about 10 minutes)
+#   bench/load.sh --quick         one short round of each scenario (CI)
+#
+# Options:
+#   --rounds N          rounds per scenario (default 3; --quick: 1)
+#   --duration S        seconds per measured run (default 4; --quick: 1)
+#   --idle N            idle connections held for the memory scenario
+#                       (default 10000, capped by ulimit -n; --quick: 1000)
+#   --scenarios LIST    comma-separated subset of the scenario names below
+#   --build DIR         meson build directory with src/ringhttpd and
+#                       bench/idle_clients (default build-release, built here)
+#   --out DIR           where the docroot, configs, logs, CSVs and chart go
+#                       (default DIR/load)
+#   --guard RATIO       exit 1 if ringhttpd serves fewer than RATIO times
+#                       nginx's requests/s in any throughput scenario
+#   --no-syscalls       skip the strace pass (it slows each server for a while)
+#
+# Scenarios: ka-1k ka-6k ka-10k ka-100k (keep-alive, 64 connections),
+# large-1m (16 connections), large-64m (4), close-1k (Connection: close,
+# 64), miss-20k (20,000 distinct files in turn, 64), idle (memory per idle
+# keep-alive connection).
+#
+# Outputs in --out: runs.csv (every run), summary.csv (medians and ratios),
+# ratios.png (ringhttpd / peer requests/s per scenario).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1
+scenarios="ka-1k,ka-6k,ka-10k,ka-100k,large-1m,large-64m,close-1k,miss-20k,idle"
+usage_error() { echo "load.sh: $1" >&2; exit 2; }
+positive() { [[ "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage_error "$1: not a positive whole number: '$2'"; }
+while (($#)); do
+  case "$1" in
+    --quick) rounds=1 duration=1 idle_count=1000 ;;
+    --rounds) positive "$1" "${2-}"; rounds=$2; shift ;;
+    --duration) positive "$1" "${2-}"; duration=$2; shift ;;
+    --idle) positive "$1" "${2-}"; idle_count=$2; shift ;;
+    --scenarios) scenarios=${2-}; shift ;;
+    --build) build=${2-}; shift ;;
+    --out) out=${2-}; shift ;;
+    --guard) [[ "${2-}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--guard: not a ratio: '${2-}'"
+             guard=$2; shift ;;
+    --no-syscalls) trace_syscalls=0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown option '$1' (try --help)" ;;
+  esac
+  shift
+done
+known=" ka-1k ka-6k ka-10k ka-100k large-1m large-64m close-1k miss-20k idle "
+for s in ${scenarios//,/ }; do
+  [[ "$known" == *" $s "* ]] || usage_error "--scenarios: unknown scenario '$s' (known:$known)"
+done
+out=${out:-$build/load}
+
+# ---------------------------------------------------------------- set-up
+make -s -C "$repo" load-deps
+if [[ "$build" == build-release ]]; then
+  make -s -C "$repo" bench-build >/dev/null
+fi
+ringhttpd="$repo/$build/src/ringhttpd"
+idle_clients="$repo/$build/bench/idle_clients"
+for tool in "$ringhttpd" "$idle_clients"; do
+  [[ -x "$tool" ]] || usage_error "--build $build: $tool is missing (configure it with -Dtests=true)"
+done
+(($(nproc) >= 2)) || usage_error "needs 2 CPUs (server on 0, load on 1); this machine has $(nproc)"
+
+ulimit -n "$(ulimit -Hn)"
+max_idle=$(( $(ulimit -n) - 1000 ))
+((idle_count <= max_idle)) || { echo "load.sh: --idle $idle_count lowered to $max_idle (ulimit -n)"; idle_count=$max_idle; }
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+docroot=$out/docroot
+mkdir -p "$docroot/files"
+make_file() { [[ -s "$docroot/$1" && $(stat -c %s "$docroot/$1") == "$2" ]] || head -c "$2" /dev/urandom >"$docroot/$1"; }
+make_file 1k.bin 1024
+make_file 6k.bin 6144
+make_file 10k.bin 10240
+make_file 100k.bin 102400
+make_file 1m.bin 1048576
+make_file 64m.bin 67108864
+if [[ ! -e "$docroot/files/19999.html" ]]; then
+  small=$(head -c 700 /dev/zero | tr '\0' 'x')
+  for ((i = 0; i < 20000; i++)); do printf -v name '%05d' "$i"; echo "$small" >"$docroot/files/$name.html"; done
+fi
+chmod -R a+rX "$docroot"
+cat "$docroot"/*.bin >/dev/null     # page cache warm for every server alike
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf "/files/%05d.html\n", i }' >"$out/miss-20k.urls"
+cat >"$out/miss-20k.lua" <<'EOF'
+-- Each request asks for the next of 20,000 files, in a cycle: every cache
+-- smaller than 20,000 entries (ringhttpd's 16,384, nginx's 16,384) misses.
+local next_file = 0
+request = function()
+  local path = string.format("/files/%05d.html", next_file)
+  next_file = (next_file + 1) % 20000
+  return wrk.format("GET", path)
+end
+EOF
+
+# ---------------------------------------------------------------- servers
+servers=(ringhttpd nginx lighttpd)
+declare -A port=([ringhttpd]=18481 [nginx]=18482 [lighttpd]=18483)
+declare -A pid=()
+
+mkdir -p "$out/nginx"
+cat >"$out/nginx/nginx.conf" <<EOF
+# A tuned nginx: one worker, sendfile, tcp_nopush, an open-file cache as large
+# as ringhttpd's, a buffered access log.
+worker_processes 1;
+worker_rlimit_nofile $(ulimit -n);
+daemon off;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/error.log;
+events { worker_connections $(( $(ulimit -n) - 100 )); }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log $out/nginx/access.log combined buffer=64k flush=1s;
+  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=16384 inactive=60s;
+  open_file_cache_valid 2s;
+  open_file_cache_errors on;
+  keepalive_timeout 65s;
+  keepalive_requests 10000000;
+  server {
+    listen 127.0.0.1:${port[nginx]} backlog=4096;
+    root $docroot;
+  }
+}
+EOF
+
+mkdir -p "$out/lighttpd"
+cat >"$out/lighttpd/lighttpd.conf" <<EOF
+server.document-root = "$docroot"
+server.bind = "127.0.0.1"
+server.port = ${port[lighttpd]}
+server.pid-file = "$out/lighttpd/lighttpd.pid"
+server.errorlog = "$out/lighttpd/error.log"
+server.modules = ("mod_accesslog")
+accesslog.filename = "$out/lighttpd/access.log"
+server.max-fds = $(ulimit -n)
+server.max-connections = $(( $(ulimit -n) - 100 ))
+server.max-keep-alive-requests = 10000000
+server.max-keep-alive-idle = 65
+server.network-backend = "sendfile"
+server.listen-backlog = 4096
+mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
+EOF
+
+mkdir -p "$out/ringhttpd"
+start_server() {
+  local name=$1
+  case "$name" in
+    ringhttpd)
+      taskset -c 0 "$ringhttpd" --root "$docroot" --listen "127.0.0.1:${port[ringhttpd]}" --workers 1 \
+        --access-log "$out/ringhttpd/access.log" --keepalive-timeout 65s 2>"$out/ringhttpd/error.log" & ;;
+    nginx)
+      taskset -c 0 nginx -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf" & ;;
+    lighttpd)
+      taskset -c 0 lighttpd -D -f "$out/lighttpd/lighttpd.conf" & ;;
+  esac
+  pid[$name]=$!
+  for ((try = 0; try < 100; try++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/${port[$name]}") 2>/dev/null; then return 0; fi
+    kill -0 "${pid[$name]}" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "load.sh: $name did not start on port ${port[$name]}; its error log:" >&2
+  cat "$out/$name/error.log" >&2 2>/dev/null || true
+  exit 1
+}
+stop_servers() {
+  local n
+  for n in "${!pid[@]}"; do kill "${pid[$n]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pid=()
+}
+trap stop_servers EXIT
+
+# The server and every process it forked (nginx's worker); a process's
+# /proc/PID/stat counts all its threads, io_uring's io-wq workers included.
+server_pids() { echo "${pid[$1]}" $(pgrep -P "${pid[$1]}" || true); }
+cpu_ticks() {
+  local total=0 p fields
+  for p in $(server_pids "$1"); do
+    fields=$(sed 's/.*) //' "/proc/$p/stat")
+    total=$(( total + $(echo "$fields" | awk '{ print $12 + $13 }') ))
+  done
+  echo "$total"
+}
+rss_kib() {
+  local total=0 p
+  for p in $(server_pids "$1"); do
+    total=$(( total + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status") ))
+  done
+  echo "$total"
+}
+truncate_logs() { local n; for n in "${servers[@]}"; do : >"$out/$n/access.log" 2>/dev/null || true; done; }
+
+for name in "${servers[@]}"; do start_server "$name"; done
+for name in "${servers[@]}"; do
+  got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:${port[$name]}/1k.bin")
+  [[ "$got" == "200 1024" ]] || { echo "load.sh: $name answered '$got' for /1k.bin, not '200 1024'" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- measuring
+declare -A connections=([ka-1k]=64 [ka-6k]=64 [ka-10k]=64 [ka-100k]=64 [large-1m]=16
+                        [large-64m]=4 [close-1k]=64 [miss-20k]=64)
+declare -A path=([ka-1k]=/1k.bin [ka-6k]=/6k.bin [ka-10k]=/10k.bin [ka-100k]=/100k.bin
+                 [large-1m]=/1m.bin [large-64m]=/64m.bin [close-1k]=/1k.bin [miss-20k]=/files/)
+# Requests in the strace pass: enough that the idle tick is noise.
+declare -A fixed_count=([ka-1k]=20000 [ka-6k]=20000 [ka-10k]=20000 [ka-100k]=10000 [large-1m]=2000
+                        [large-64m]=40 [close-1k]=10000 [miss-20k]=20000)
+
+set_wrk_argv() {   # scenario server -> wrk_argv
+  local scenario=$1 name=$2
+  wrk_argv=(-t1 "-c${connections[$scenario]}" --latency)
+  case "$scenario" in
+    close-*) wrk_argv+=(-H "Connection: close") ;;
+    miss-*) wrk_argv+=(-s "$out/miss-20k.lua") ;;
+  esac
+  wrk_argv+=("http://127.0.0.1:${port[$name]}${path[$scenario]}")
+}
+
+# Converts wrk's "12.34MB" / "850.2us" figures to MB and milliseconds.
+to_mb() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+  f = (u == "GB") ? 1024 : (u == "MB") ? 1 : (u == "KB") ? 1 / 1024 : 1 / 1048576; printf "%.2f", n * f }'; }
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+  f = (u == "s") ? 1000 : (u == "ms") ? 1 : (u == "us") ? 0.001 : 60000; printf "%.3f", n * f }'; }
+
+echo "scenario,server,round,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,errors" >"$out/runs.csv"
+
+run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: warm-up, not kept)
+  local scenario=$1 name=$2 round=$3 seconds=$4 before after report
+  set_wrk_argv "$scenario" "$name"
+  before=$(cpu_ticks "$name")
+  report=$(taskset -c 1 wrk -d"${seconds}s" "${wrk_argv[@]}" 2>&1) || {
+    echo "load.sh: wrk failed against $name: $report" >&2; exit 1; }
+  after=$(cpu_ticks "$name")
+  truncate_logs
+  ((round > 0)) || return 0
+  local rps requests transfer p99 errors cpu_us
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")
+  requests=$(awk '/ requests in / { print $1 }' <<<"$report")
+  transfer=$(awk '/^Transfer\/sec:/ { print $2 }' <<<"$report")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$report")
+  errors=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
+               /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$report")
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+           'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')
+  echo "$scenario,$name,$round,$rps,$(to_mb "$transfer"),$(to_ms "$p99"),$cpu_us,$errors" >>"$out/runs.csv"
+}
+
+# Syscalls per request: strace -c -f on the whole server (every thread; the
+# kernel's io-wq workers make no syscalls) while h2load sends a fixed count.
+syscalls_per_request() {
+  local scenario=$1 name=$2 n=${fixed_count[$scenario]} trace="$out/$name/strace.txt" tracer p
+  local h2=(--h1 -t1 -n "$n" -c "${connections[$scenario]}")
+  case "$scenario" in
+    close-*) h2+=(-H "Connection: close") ;;
+  esac
+  local attach=()
+  for p in $(server_pids "$name"); do attach+=(-p "$p"); done
+  strace -c -f -q -o "$trace" "${attach[@]}" &
+  tracer=$!
+  sleep 0.5
+  if [[ "$scenario" == miss-* ]]; then
+    sed "s|^|http://127.0.0.1:${port[$name]}|" "$out/miss-20k.urls" |
+      taskset -c 1 h2load "${h2[@]}" -i - >"$out/$name/h2load.txt" 2>&1
+  else
+    taskset -c 1 h2load "${h2[@]}" "http://127.0.0.1:${port[$name]}${path[$scenario]}" >"$out/$name/h2load.txt" 2>&1
+  fi
+  kill -INT "$tracer"
+  wait "$tracer" 2>/dev/null || true
+  truncate_logs
+  local done_count
+  done_count=$(awk '/^requests:/ { print $8 }' "$out/$name/h2load.txt")
+  awk -v n="${done_count:-0}" '$NF == "total" { calls = $4 } END { printf "%.2f", n ? calls / n : -1 }' "$trace"
+}
+
+declare -A syscall_counts=()
+for scenario in ${scenarios//,/ }; do
+  [[ "$scenario" != idle ]] || continue
+  echo "== $scenario: ${connections[$scenario]} connections, ${path[$scenario]}, ${rounds} x ${duration}s per server"
+  for name in "${servers[@]}"; do run_wrk "$scenario" "$name" 0 1; done
+  for ((round = 1; round <= rounds; round++)); do
+    for name in "${servers[@]}"; do run_wrk "$scenario" "$name" "$round" "$duration"; done
+  done
+  if ((trace_syscalls)); then
+    for name in "${servers[@]}"; do syscall_counts[$scenario,$name]=$(syscalls_per_request "$scenario" "$name"); done
+  fi
+done
+
+# Memory per idle connection: RSS of the whole server before and while
+# idle_clients holds N keep-alive connections that have each made a request.
+declare -A idle_bytes=()
+if [[ ",$scenarios," == *,idle,* ]]; then
+  echo "== idle: $idle_count keep-alive connections after one request each"
+  # Fresh servers: memory the earlier scenarios touched and freed would
+  # otherwise absorb the connections' own.
+  stop_servers
+  for name in "${servers[@]}"; do
+    start_server "$name"
+    curl -s -o /dev/null "http://127.0.0.1:${port[$name]}/1k.bin"
+    before=$(rss_kib "$name")
+    coproc holder { taskset -c 1 "$idle_clients" 127.0.0.1 "${port[$name]}" "$idle_count" /1k.bin; }
+    read -r ready _ <&"${holder[0]}" || true
+    [[ "${ready:-}" == ready ]] || { echo "load.sh: idle_clients failed against $name" >&2; exit 1; }
+    sleep 1
+    after=$(rss_kib "$name")
+    exec {holder[1]}>&-
+    wait "$holder_PID" || true
+    idle_bytes[$name]=$(( (after - before) * 1024 / idle_count ))
+    sleep 1
+  done
+fi
+
+# ---------------------------------------------------------------- report
+median_of() {   # scenario server column -> median over rounds
+  awk -F, -v s="$1" -v n="$2" -v c="$3" '$1 == s && $2 == n { print $c }' "$out/runs.csv" | sort -g |
+    awk '{ v[++k] = $1 } END { if (!k) print 0; else print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo
+echo "Medians of $rounds round(s); server on CPU 0, load on CPU 1; ratio = ringhttpd / peer requests/s."
+printf '%-10s %-9s %10s %9s %9s %8s %9s %7s %8s\n' scenario server "req/s" "MB/s" "p99 ms" "CPU us" "sys/req" errors ratio
+echo "scenario,server,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,syscalls_per_request,errors,ratio" >"$out/summary.csv"
+echo "scenario ratio_vs_nginx ratio_vs_lighttpd" >"$out/ratios.dat"
+declare -A rps=()
+failed_guard=0
+for scenario in ${scenarios//,/ }; do
+  [[ "$scenario" != idle ]] || continue
+  for name in "${servers[@]}"; do
+    rps[$scenario,$name]=$(median_of "$scenario" "$name" 4)
+    mbs=$(median_of "$scenario" "$name" 5); p99=$(median_of "$scenario" "$name" 6)
+    cpu=$(median_of "$scenario" "$name" 7); errs=$(median_of "$scenario" "$name" 8)
+    r="-"; [[ $name == ringhttpd ]] || r=$(ratio "${rps[$scenario,ringhttpd]}" "${rps[$scenario,$name]}")
+    sc=${syscall_counts[$scenario,$name]:--}
+    printf '%-10s %-9s %10.0f %9.1f %9.2f %8.2f %9s %7s %8s\n' \
+      "$scenario" "$name" "${rps[$scenario,$name]}" "$mbs" "$p99" "$cpu" "$sc" "$errs" "$r"
+    echo "$scenario,$name,${rps[$scenario,$name]},$mbs,$p99,$cpu,$sc,$errs,$r" >>"$out/summary.csv"
+    if [[ -n "$guard" && $name == nginx ]] &&
+       awk -v r="$r" -v g="$guard" 'BEGIN { exit !(r != "-" && r < g) }'; then
+      echo "load.sh: guard: $scenario ringhttpd/nginx = $r, below $guard" >&2
+      failed_guard=1
+    fi
+  done
+  echo "$scenario $(ratio "${rps[$scenario,ringhttpd]}" "${rps[$scenario,nginx]}") $(ratio "${rps[$scenario,ringhttpd]}" "${rps[$scenario,lighttpd]}")" >>"$out/ratios.dat"
+done
+for name in "${!idle_bytes[@]}"; do
+  echo "idle,$name,,,,,,,${idle_bytes[$name]} bytes per connection" >>"$out/summary.csv"
+done
+if ((${#idle_bytes[@]})); then
+  printf 'idle: memory per idle keep-alive connection (RSS growth / %d):' "$idle_count"
+  for name in "${servers[@]}"; do printf ' %s %s B;' "$name" "${idle_bytes[$name]}"; done
+  echo
+fi
+
+# Targets from issue 8, checked where this run measured them.
+echo
+echo "Targets:"
+target() {   # description value op limit
+  [[ -n "$2" && "$2" != "-" ]] || return 0
+  local verdict
+  verdict=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { ok = (op == ">=") ? v >= l : v <= l; print ok ? "met" : "MISSED" }')
+  printf '  %-46s %8s %s %-6s %s\n' "$1" "$2" "$3" "$4" "$verdict"
+}
+has() { [[ -n "${rps[$1,ringhttpd]-}" ]]; }
+if has ka-1k; then
+  target "1 KiB keep-alive vs nginx" "$(ratio "${rps[ka-1k,ringhttpd]}" "${rps[ka-1k,nginx]}")" ">=" 1.5
+  target "1 KiB keep-alive vs lighttpd" "$(ratio "${rps[ka-1k,ringhttpd]}" "${rps[ka-1k,lighttpd]}")" ">=" 1.1
+  target "1 KiB server CPU us per request" "$(median_of ka-1k ringhttpd 7)" "<=" 8
+  target "1 KiB syscalls per request (64 connections)" "${syscall_counts[ka-1k,ringhttpd]:-}" "<=" 0.5
+fi
+has ka-100k && target "100 KiB vs nginx" "$(ratio "${rps[ka-100k,ringhttpd]}" "${rps[ka-100k,nginx]}")" ">=" 1.2
+has large-64m && target "64 MiB vs nginx" "$(ratio "${rps[large-64m,ringhttpd]}" "${rps[large-64m,nginx]}")" ">=" 1.0
+has close-1k && target "Connection: close vs nginx" "$(ratio "${rps[close-1k,ringhttpd]}" "${rps[close-1k,nginx]}")" ">=" 1.3
+has miss-20k && target "20,000-file misses vs nginx" "$(ratio "${rps[miss-20k,ringhttpd]}" "${rps[miss-20k,nginx]}")" ">=" 1.0
+[[ -z "${idle_bytes[ringhttpd]-}" ]] || target "bytes per idle connection" "${idle_bytes[ringhttpd]}" "<=" 2048
+
+if [[ $(wc -l <"$out/ratios.dat") -gt 1 ]]; then
+  gnuplot <<EOF
+set terminal pngcairo size 900,480 font ",10"
+set output "$out/ratios.png"
+set title "ringhttpd requests/s relative to each peer (same run; above 1 is faster)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set grid ytics
+set key top right
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 linecolor rgb "black"
+plot "$out/ratios.dat" using 2:xtic(1) title "vs nginx", "" using 3 title "vs lighttpd"
+EOF
+fi
+echo
+echo "wrote $out/runs.csv, $out/summary.csv, $out/ratios.png"
+exit "$failed_guard"
