@@ -1,7 +1,8 @@
 # ringhttpd: the two commands a user needs, each installing what it lacks.
 #   make run    build (release) and serve tests/demo-site on http://127.0.0.1:8080/
 #   make test   build with -Werror and run every test, then again under ASan+UBSan,
-#               then fuzz the parsers briefly (libFuzzer, clang)
+#               then fuzz the parsers briefly (libFuzzer, clang), then the load
+#               benchmark against nginx and lighttpd in its short form
 # Also: make build, make bench, make load, make clean.
 
 SHELL := /bin/bash
@@ -58,7 +59,7 @@ build-asan/build.ninja: | deps
 	meson setup build-asan --buildtype=debug -Dwerror=true \
 	  -Db_sanitize=address,undefined -Db_lundef=false -Dmimalloc=disabled
 
-test: test-deps build-test/build.ninja build-asan/build.ninja build-fuzz/build.ninja
+test: test-deps load-deps build-test/build.ninja build-asan/build.ninja build-fuzz/build.ninja
 	ninja -C build-test -j $(JOBS)
 	meson test -C build-test --print-errorlogs --num-processes 1
 	ninja -C build-asan -j $(JOBS)
@@ -66,6 +67,7 @@ test: test-deps build-test/build.ninja build-asan/build.ninja build-fuzz/build.n
 	  meson test -C build-asan --print-errorlogs --num-processes 1 --timeout-multiplier 3
 	ninja -C build-fuzz -j $(JOBS)
 	meson test -C build-fuzz --suite fuzz --print-errorlogs
+	bench/load.sh --quick --build build-test --guard 0.5
 
 bench-build: deps build-release/build.ninja
 	meson configure build-release -Dtests=true

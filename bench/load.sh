@@ -6,20 +6,25 @@
 # servers alternately (A B C A B C ...) and reports the median of the rounds.
 #
 #   bench/load.sh                 the full run (about 10 minutes)
-#   bench/load.sh --quick         one short round of each scenario (CI)
+#   bench/load.sh --quick         one short round of each scenario, no
+#                                 warm-up runs (CI: about 2 minutes)
 #
 # Options:
 #   --rounds N          rounds per scenario (default 3; --quick: 1)
 #   --duration S        seconds per measured run (default 4; --quick: 1)
 #   --idle N            idle connections held for the memory scenario
-#                       (default 10000, capped by ulimit -n; --quick: 1000)
+#                       (default 10000, capped by ulimit -n)
 #   --scenarios LIST    comma-separated subset of the scenario names below
 #   --build DIR         meson build directory with src/ringhttpd and
 #                       bench/idle_clients (default build-release, built here)
 #   --out DIR           where the docroot, configs, logs, CSVs and chart go
 #                       (default DIR/load)
 #   --guard RATIO       exit 1 if ringhttpd serves fewer than RATIO times
-#                       nginx's requests/s in any throughput scenario
+#                       nginx's requests/s in any scenario but large-64m
+#                       (a handful of requests per short run: too coarse).
+#                       CI uses 0.5: it catches order-of-magnitude
+#                       regressions (a MSG_MORE on a response's last bytes
+#                       cut 100 KiB to 0.1x), not noise.
 #   --no-syscalls       skip the strace pass (it slows each server for a while)
 #
 # Scenarios: ka-1k ka-6k ka-10k ka-100k (keep-alive, 64 connections),
@@ -34,13 +39,13 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1
+rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1 warm_up=1
 scenarios="ka-1k,ka-6k,ka-10k,ka-100k,large-1m,large-64m,close-1k,miss-20k,idle"
 usage_error() { echo "load.sh: $1" >&2; exit 2; }
 positive() { [[ "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage_error "$1: not a positive whole number: '$2'"; }
 while (($#)); do
   case "$1" in
-    --quick) rounds=1 duration=1 idle_count=1000 ;;
+    --quick) rounds=1 duration=1 warm_up=0 ;;
     --rounds) positive "$1" "${2-}"; rounds=$2; shift ;;
     --duration) positive "$1" "${2-}"; duration=$2; shift ;;
     --idle) positive "$1" "${2-}"; idle_count=$2; shift ;;
@@ -160,6 +165,10 @@ EOF
 mkdir -p "$out/ringhttpd"
 start_server() {
   local name=$1
+  if (exec 3<>"/dev/tcp/127.0.0.1/${port[$name]}") 2>/dev/null; then
+    echo "load.sh: port ${port[$name]} (for $name) is already in use; stop what listens there" >&2
+    exit 1
+  fi
   case "$name" in
     ringhttpd)
       taskset -c 0 "$ringhttpd" --root "$docroot" --listen "127.0.0.1:${port[ringhttpd]}" --workers 1 \
@@ -292,7 +301,9 @@ declare -A syscall_counts=()
 for scenario in ${scenarios//,/ }; do
   [[ "$scenario" != idle ]] || continue
   echo "== $scenario: ${connections[$scenario]} connections, ${path[$scenario]}, ${rounds} x ${duration}s per server"
-  for name in "${servers[@]}"; do run_wrk "$scenario" "$name" 0 1; done
+  if ((warm_up)); then
+    for name in "${servers[@]}"; do run_wrk "$scenario" "$name" 0 1; done
+  fi
   for ((round = 1; round <= rounds; round++)); do
     for name in "${servers[@]}"; do run_wrk "$scenario" "$name" "$round" "$duration"; done
   done
@@ -330,13 +341,22 @@ median_of() {   # scenario server column -> median over rounds
   awk -F, -v s="$1" -v n="$2" -v c="$3" '$1 == s && $2 == n { print $c }' "$out/runs.csv" | sort -g |
     awk '{ v[++k] = $1 } END { if (!k) print 0; else print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# The median over rounds of ringhttpd's requests/s divided by the peer's in
+# the same round: runs next to each other share the machine's mood (on a VM
+# whole rounds run 20-30% faster or slower than others).
+ratio() {   # scenario peer
+  awk -F, -v s="$1" -v p="$2" '$1 == s && $2 == "ringhttpd" { mine[$3] = $4 }
+    $1 == s && $2 == p { theirs[$3] = $4 }
+    END { for (k in mine) if (theirs[k] > 0) print mine[k] / theirs[k] }' "$out/runs.csv" | sort -g |
+    awk '{ v[++k] = $1 } END { if (!k) print "-"; else printf "%.2f", (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'
+}
 
 echo
-echo "Medians of $rounds round(s); server on CPU 0, load on CPU 1; ratio = ringhttpd / peer requests/s."
+echo "Medians of $rounds round(s); server on CPU 0, load on CPU 1;"
+echo "ratio = ringhttpd / peer requests/s in the same round (median over rounds)."
 printf '%-10s %-9s %10s %9s %9s %8s %9s %7s %8s\n' scenario server "req/s" "MB/s" "p99 ms" "CPU us" "sys/req" errors ratio
 echo "scenario,server,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,syscalls_per_request,errors,ratio" >"$out/summary.csv"
-echo "scenario ratio_vs_nginx ratio_vs_lighttpd" >"$out/ratios.dat"
+echo "# scenario ratio_vs_nginx ratio_vs_lighttpd" >"$out/ratios.dat"
 declare -A rps=()
 failed_guard=0
 for scenario in ${scenarios//,/ }; do
@@ -345,18 +365,18 @@ for scenario in ${scenarios//,/ }; do
     rps[$scenario,$name]=$(median_of "$scenario" "$name" 4)
     mbs=$(median_of "$scenario" "$name" 5); p99=$(median_of "$scenario" "$name" 6)
     cpu=$(median_of "$scenario" "$name" 7); errs=$(median_of "$scenario" "$name" 8)
-    r="-"; [[ $name == ringhttpd ]] || r=$(ratio "${rps[$scenario,ringhttpd]}" "${rps[$scenario,$name]}")
+    r="-"; [[ $name == ringhttpd ]] || r=$(ratio "$scenario" "$name")
     sc=${syscall_counts[$scenario,$name]:--}
     printf '%-10s %-9s %10.0f %9.1f %9.2f %8.2f %9s %7s %8s\n' \
       "$scenario" "$name" "${rps[$scenario,$name]}" "$mbs" "$p99" "$cpu" "$sc" "$errs" "$r"
     echo "$scenario,$name,${rps[$scenario,$name]},$mbs,$p99,$cpu,$sc,$errs,$r" >>"$out/summary.csv"
-    if [[ -n "$guard" && $name == nginx ]] &&
+    if [[ -n "$guard" && $name == nginx && $scenario != large-64m ]] &&
        awk -v r="$r" -v g="$guard" 'BEGIN { exit !(r != "-" && r < g) }'; then
       echo "load.sh: guard: $scenario ringhttpd/nginx = $r, below $guard" >&2
       failed_guard=1
     fi
   done
-  echo "$scenario $(ratio "${rps[$scenario,ringhttpd]}" "${rps[$scenario,nginx]}") $(ratio "${rps[$scenario,ringhttpd]}" "${rps[$scenario,lighttpd]}")" >>"$out/ratios.dat"
+  echo "$scenario $(ratio "$scenario" nginx) $(ratio "$scenario" lighttpd)" >>"$out/ratios.dat"
 done
 for name in "${!idle_bytes[@]}"; do
   echo "idle,$name,,,,,,,${idle_bytes[$name]} bytes per connection" >>"$out/summary.csv"
@@ -378,15 +398,15 @@ target() {   # description value op limit
 }
 has() { [[ -n "${rps[$1,ringhttpd]-}" ]]; }
 if has ka-1k; then
-  target "1 KiB keep-alive vs nginx" "$(ratio "${rps[ka-1k,ringhttpd]}" "${rps[ka-1k,nginx]}")" ">=" 1.5
-  target "1 KiB keep-alive vs lighttpd" "$(ratio "${rps[ka-1k,ringhttpd]}" "${rps[ka-1k,lighttpd]}")" ">=" 1.1
+  target "1 KiB keep-alive vs nginx" "$(ratio ka-1k nginx)" ">=" 1.5
+  target "1 KiB keep-alive vs lighttpd" "$(ratio ka-1k lighttpd)" ">=" 1.1
   target "1 KiB server CPU us per request" "$(median_of ka-1k ringhttpd 7)" "<=" 8
   target "1 KiB syscalls per request (64 connections)" "${syscall_counts[ka-1k,ringhttpd]:-}" "<=" 0.5
 fi
-has ka-100k && target "100 KiB vs nginx" "$(ratio "${rps[ka-100k,ringhttpd]}" "${rps[ka-100k,nginx]}")" ">=" 1.2
-has large-64m && target "64 MiB vs nginx" "$(ratio "${rps[large-64m,ringhttpd]}" "${rps[large-64m,nginx]}")" ">=" 1.0
-has close-1k && target "Connection: close vs nginx" "$(ratio "${rps[close-1k,ringhttpd]}" "${rps[close-1k,nginx]}")" ">=" 1.3
-has miss-20k && target "20,000-file misses vs nginx" "$(ratio "${rps[miss-20k,ringhttpd]}" "${rps[miss-20k,nginx]}")" ">=" 1.0
+has ka-100k && target "100 KiB vs nginx" "$(ratio ka-100k nginx)" ">=" 1.2
+has large-64m && target "64 MiB vs nginx" "$(ratio large-64m nginx)" ">=" 1.0
+has close-1k && target "Connection: close vs nginx" "$(ratio close-1k nginx)" ">=" 1.3
+has miss-20k && target "20,000-file misses vs nginx" "$(ratio miss-20k nginx)" ">=" 1.0
 [[ -z "${idle_bytes[ringhttpd]-}" ]] || target "bytes per idle connection" "${idle_bytes[ringhttpd]}" "<=" 2048
 
 if [[ $(wc -l <"$out/ratios.dat") -gt 1 ]]; then

@@ -57,6 +57,15 @@ TEST(AccessLog, CommonAndCombinedFormats) {
             "\"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"\n");
 }
 
+TEST(AccessLog, Ipv4PeersAreWrittenAsInetNtopWould) {
+  for (const char* text : {"0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "1.0.99.100"}) {
+    LogEntry entry = sample();
+    entry.peer = peer_v4(text);
+    std::string line = format(entry, LogFormat::common);
+    EXPECT_EQ(line.substr(0, line.find(' ')), text);
+  }
+}
+
 TEST(AccessLog, MissingPartsAreDashes) {
   LogEntry entry = sample();
   entry.method = {};
