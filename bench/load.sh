@@ -280,6 +280,7 @@ syscalls_per_request() {
   esac
   local attach=()
   for p in $(server_pids "$name"); do attach+=(-p "$p"); done
+  rm -f "$trace"
   strace -c -f -q -o "$trace" "${attach[@]}" &
   tracer=$!
   sleep 0.5
@@ -289,9 +290,14 @@ syscalls_per_request() {
   else
     taskset -c 1 h2load "${h2[@]}" "http://127.0.0.1:${port[$name]}${path[$scenario]}" >"$out/$name/h2load.txt" 2>&1
   fi
-  kill -INT "$tracer"
+  kill -INT "$tracer" 2>/dev/null || true
   wait "$tracer" 2>/dev/null || true
   truncate_logs
+  if [[ ! -s "$trace" ]]; then
+    echo "load.sh: strace could not trace $name (ptrace not allowed here?); syscalls not counted" >&2
+    echo "-"
+    return 0
+  fi
   local done_count
   done_count=$(awk '/^requests:/ { print $8 }' "$out/$name/h2load.txt")
   awk -v n="${done_count:-0}" '$NF == "total" { calls = $4 } END { printf "%.2f", n ? calls / n : -1 }' "$trace"
