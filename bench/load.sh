@@ -358,6 +358,10 @@ ratio() {   # scenario peer
 }
 
 echo
+if ((rounds == 1 && !warm_up)); then
+  echo "Short form: one ${duration}s round, no warm-up: a guard against large regressions, not a"
+  echo "measurement (the first scenarios meet cold peers); run bench/load.sh for figures."
+fi
 echo "Medians of $rounds round(s); server on CPU 0, load on CPU 1;"
 echo "ratio = ringhttpd / peer requests/s in the same round (median over rounds)."
 printf '%-10s %-9s %10s %9s %9s %8s %9s %7s %8s\n' scenario server "req/s" "MB/s" "p99 ms" "CPU us" "sys/req" errors ratio
