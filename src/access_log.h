@@ -10,7 +10,8 @@
 // - an entry longer than PIPE_BUF is cut and ends in a marker, never split;
 // - a buffer is also sealed `flush_ms` after its first byte, and at stop;
 // - sealed buffers are written as one linked chain of writes, started only
-//   when no chain is in flight: links keep the worker's entries in order, and
+//   when no chain is in flight (and, by the worker, only once several are
+//   sealed or a tick comes): links keep the worker's entries in order, and
 //   a loop iteration that answered hundreds of pipelined requests writes all
 //   of their buffers at once. A write cancelled because an earlier one in
 //   its chain failed is written again; when every buffer is full or in

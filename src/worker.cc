@@ -114,7 +114,7 @@ void Worker::run() {
     if (_stopping && _live_connections == 0) {
       // Every response is over: write what the log still holds, then go.
       _log.seal_if_due(_now_ms, 0, true);
-      pump_log();
+      pump_log(LogPump::everything);
       if (!_log.writing() || _now_ms >= _stop_deadline_ms) {
         break;
       }
@@ -452,7 +452,7 @@ void Worker::on_tick() {
     _cache.clear();  // SIGHUP: everything is opened afresh; responses in flight keep theirs
   }
   _log.seal_if_due(_now_ms, _config.log_flush_ms, false);
-  pump_log();
+  pump_log(LogPump::everything);
   report_log_drops(false);
   if (_accept_backoff && !_stopping) {
     _accept_backoff = false;
@@ -519,16 +519,26 @@ void Worker::log_exchange(const Connection& connection) {
   entry.status = exchange.status;
   entry.body_bytes = exchange.body_bytes_sent;
   _log.append(entry, _config.log_combined ? LogFormat::combined : LogFormat::common, _now_ms);
-  pump_log();
+  pump_log(LogPump::full_chain);
 }
+
+// Log writes run on io-wq threads: ext4 has no non-blocking buffered writes,
+// so each WRITE is handed to one, and a linked chain runs in the thread that
+// took its first write. One chain per 4 KiB buffer cost that thread 0.32 us
+// of CPU per 1 KiB request; chains of log_chain_buffers cost 0.09-0.13 us
+// (bench/RESULTS.md). The tick writes whatever is due, so --log-flush holds.
+constexpr size_t log_chain_buffers = 8;
 
 // All sealed buffers go out as one linked chain, started only when the last
 // chain is done: the links keep this worker's entries in order. A new
 // descriptor from a reopen is taken between chains, so no entry is lost:
 // those already written went to the old file, the rest go to the new one.
-void Worker::pump_log() {
+void Worker::pump_log(LogPump what) {
   if (_log_fd < 0 || _log.writing() || _log.sealed_buffers() == 0) {
     return;
+  }
+  if (what == LogPump::full_chain && _log.sealed_buffers() < log_chain_buffers) {
+    return;  // the tick writes what is due
   }
   if (int reopened = _log_fd_slot.exchange(-1); reopened >= 0) {
     close_fd(_log_fd);
@@ -549,7 +559,7 @@ void Worker::pump_log() {
 
 void Worker::on_log_write(int result) {
   _log.write_done(result);
-  pump_log();
+  pump_log(LogPump::full_chain);
 }
 
 // A full disk or a vanished reader must not flood stderr: one line per

@@ -163,7 +163,9 @@ class Worker final : private FdCloser {
 
   // Access log (worker.cc).
   void log_exchange(const Connection& connection);
-  void pump_log();
+  // full_chain: only once log_chain_buffers are sealed; everything: now.
+  enum class LogPump : uint8_t { full_chain, everything };
+  void pump_log(LogPump what);
   void on_log_write(int result);
   void report_log_drops(bool force);
   void abort(Connection& connection);

@@ -176,6 +176,26 @@ TEST_F(AccessLogTest, SigtermWritesWhatIsBuffered) {
   EXPECT_EQ(lines_of(read_file(path)).size(), 10u);
 }
 
+TEST_F(AccessLogTest, FullBuffersAreWrittenByTheNextTickWhenFew) {
+  // Full buffers wait for a longer write chain, but never past the next
+  // tick (a second): with a 3 KiB User-Agent each 4 KiB buffer holds one
+  // entry, so three requests seal two buffers and leave one open.
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "1h"});
+  Client client(server.port());
+  std::string agent = "User-Agent: " + std::string(3000, 'u') + "\r\n";
+  for (int i = 0; i < 3; ++i) {
+    client.get("/a.txt", agent);
+  }
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (lines_of(read_file(path)).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(lines_of(read_file(path)).size(), 2u);
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_EQ(lines_of(read_file(path)).size(), 3u);
+}
+
 TEST_F(AccessLogTest, ShortFlushIntervalIsHonoured) {
   std::string path = logs.path() + "/access.log";
   ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "50ms"});
