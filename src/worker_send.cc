@@ -543,8 +543,8 @@ void Worker::close_file(int& fd) {
 // keep-alive) may send nothing more (RFC 9112 9.6); when nothing of it is left
 // unread either, a plain close sends FIN at once, as nginx does. This skips
 // SHUTDOWN, the draining RECV and its wakeup: Connection: close churn went
-// from 17.9k to 20.5k requests/s and server CPU from 39 to 29 us per request
-// (bench/RESULTS.md).
+// from 17.2k to 20.0k requests/s and server CPU from 30 to 21 us per request
+// (bench/RESULTS.md, bench/ab.sh).
 bool Worker::client_closes_cleanly(const Connection& connection) const {
   const Exchange& exchange = *connection.exchange;
   return exchange.request_parsed && !exchange.request.keep_alive() &&
