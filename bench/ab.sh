@@ -19,6 +19,8 @@
 # then the medians.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$repo/bench/common.sh"
 bin_a=$repo/build-release/src/ringhttpd bin_b=$repo/build-release/src/ringhttpd
 path=/1k.bin header="" connections=64 rounds=4 duration=4 docroot=$repo/build-release/load/docroot
 usage_error() { echo "ab.sh: $1" >&2; exit 2; }
@@ -44,7 +46,7 @@ done
 [[ -d "$docroot" ]] || usage_error "no docroot at $docroot: run bench/load.sh once first"
 for b in "$bin_a" "$bin_b"; do [[ -x "$b" ]] || usage_error "not an executable: $b"; done
 port=18491
-if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then usage_error "port $port is in use"; fi
+if port_open "$port"; then usage_error "port $port is in use"; fi
 
 wrk_argv=(-t1 "-c$connections")
 [[ -z "$header" ]] || wrk_argv+=(-H "$header")
@@ -57,11 +59,11 @@ run() {   # binary flags -> "requests_per_s cpu_us_per_request"
   taskset -c 0 "$binary" --root "$docroot" --listen "127.0.0.1:$port" --workers 1 \
     --access-log "$log" $flags >/dev/null 2>&1 &
   server=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 100); do port_open "$port" && break; sleep 0.05; done
   taskset -c 1 wrk "${wrk_argv[@]}" -d1s "http://127.0.0.1:$port$path" >/dev/null   # warm-up
-  before=$(sed 's/.*) //' "/proc/$server/stat" | awk '{ print $12 + $13 }')
+  before=$(cpu_ticks_of "$server")
   report=$(taskset -c 1 wrk "${wrk_argv[@]}" -d"${duration}s" "http://127.0.0.1:$port$path")
-  after=$(sed 's/.*) //' "/proc/$server/stat" | awk '{ print $12 + $13 }')
+  after=$(cpu_ticks_of "$server")
   kill "$server"
   wait "$server" 2>/dev/null || true
   : >"$log"
@@ -69,8 +71,6 @@ run() {   # binary flags -> "requests_per_s cpu_us_per_request"
   awk -v r="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")" -v t=$((after - before)) \
       -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f %.2f", r, t * 1e6 / hz / n }'
 }
-
-median() { sort -g | awk '{ v[++k] = $1 } END { print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'; }
 
 echo "A: $bin_a $flags_a"
 echo "B: $bin_b $flags_b"

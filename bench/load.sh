@@ -38,6 +38,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+# shellcheck source=bench/common.sh
+source "$repo/bench/common.sh"
 
 rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1 warm_up=1
 scenarios="ka-1k,ka-6k,ka-10k,ka-100k,large-1m,large-64m,close-1k,miss-20k,idle"
@@ -165,7 +167,7 @@ EOF
 mkdir -p "$out/ringhttpd"
 start_server() {
   local name=$1
-  if (exec 3<>"/dev/tcp/127.0.0.1/${port[$name]}") 2>/dev/null; then
+  if port_open "${port[$name]}"; then
     echo "load.sh: port ${port[$name]} (for $name) is already in use; stop what listens there" >&2
     exit 1
   fi
@@ -180,7 +182,7 @@ start_server() {
   esac
   pid[$name]=$!
   for ((try = 0; try < 100; try++)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/${port[$name]}") 2>/dev/null; then return 0; fi
+    if port_open "${port[$name]}"; then return 0; fi
     kill -0 "${pid[$name]}" 2>/dev/null || break
     sleep 0.05
   done
@@ -196,17 +198,9 @@ stop_servers() {
 }
 trap stop_servers EXIT
 
-# The server and every process it forked (nginx's worker); a process's
-# /proc/PID/stat counts all its threads, io_uring's io-wq workers included.
+# The server and every process it forked (nginx's worker).
 server_pids() { echo "${pid[$1]}" $(pgrep -P "${pid[$1]}" || true); }
-cpu_ticks() {
-  local total=0 p fields
-  for p in $(server_pids "$1"); do
-    fields=$(sed 's/.*) //' "/proc/$p/stat")
-    total=$(( total + $(echo "$fields" | awk '{ print $12 + $13 }') ))
-  done
-  echo "$total"
-}
+cpu_ticks() { cpu_ticks_of $(server_pids "$1"); }
 rss_kib() {
   local total=0 p
   for p in $(server_pids "$1"); do
@@ -344,8 +338,7 @@ fi
 
 # ---------------------------------------------------------------- report
 median_of() {   # scenario server column -> median over rounds
-  awk -F, -v s="$1" -v n="$2" -v c="$3" '$1 == s && $2 == n { print $c }' "$out/runs.csv" | sort -g |
-    awk '{ v[++k] = $1 } END { if (!k) print 0; else print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'
+  awk -F, -v s="$1" -v n="$2" -v c="$3" '$1 == s && $2 == n { print $c }' "$out/runs.csv" | median
 }
 # The median over rounds of ringhttpd's requests/s divided by the peer's in
 # the same round: runs next to each other share the machine's mood (on a VM
@@ -353,8 +346,8 @@ median_of() {   # scenario server column -> median over rounds
 ratio() {   # scenario peer
   awk -F, -v s="$1" -v p="$2" '$1 == s && $2 == "ringhttpd" { mine[$3] = $4 }
     $1 == s && $2 == p { theirs[$3] = $4 }
-    END { for (k in mine) if (theirs[k] > 0) print mine[k] / theirs[k] }' "$out/runs.csv" | sort -g |
-    awk '{ v[++k] = $1 } END { if (!k) print "-"; else printf "%.2f", (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'
+    END { for (k in mine) if (theirs[k] > 0) print mine[k] / theirs[k] }' "$out/runs.csv" | median - |
+    awk '{ if ($1 == "-") print; else printf "%.2f", $1 }'
 }
 
 echo
