@@ -44,6 +44,19 @@ uring::RingOptions ring_options(const Config& config) {
   return options;
 }
 
+// Bodies above 1 MiB borrow a 1 MiB pipe (pipe-max-size's default) while
+// enlarged pipes take at most a quarter of the per-user pipe budget, shared
+// by the workers; the rest stays for the pools' own pipes.
+uring::PipeGrowth pipe_growth(const Config& config) {
+  constexpr uint32_t grown_bytes = 1u << 20;
+  if (config.pipe_size_bytes >= grown_bytes) {
+    return {};
+  }
+  uint64_t budget = uring::PipePool::user_budget_bytes();
+  uint64_t per_worker = budget == 0 ? 64 : budget / 4 / std::max(config.workers, 1u) / grown_bytes;
+  return {grown_bytes, grown_bytes, static_cast<unsigned>(std::min<uint64_t>(per_worker, 64))};
+}
+
 // accept(2) reports some errors of the connection being accepted (it was
 // reset, or its network failed); the next connection in the queue is not
 // affected, so accepting goes on at once. A client can cause these at will,
@@ -78,7 +91,7 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _ring(ring_options(*context.config)),
       _recv_buffers(_ring, recv_buffer_group, recv_buffer_count,
                     std::min(recv_buffer_bytes, context.config->max_header_bytes)),
-      _pipes(context.config->pipe_size_bytes, prefilled_pipes),
+      _pipes(context.config->pipe_size_bytes, prefilled_pipes, pipe_growth(*context.config)),
       _exchanges(context.config->max_header_bytes,
                  context.config->max_uri_bytes + scratch_reserve_bytes),
       _cache(cache_limits(*context.config), *this),

@@ -316,7 +316,7 @@ void Worker::send_planned(Connection& connection) {
                           head_send_flags | fin_follows_flag(connection));
     return;
   }
-  exchange.pipe = _pipes.acquire();
+  exchange.pipe = _pipes.acquire(exchange.head_only ? 0 : exchange.content_length);
   if (exchange.pipe == nullptr) {
     log_error("ringhttpd: worker %u: no pipe for splice: %s", _index, strerror(errno));
     exchange.keep_alive = false;

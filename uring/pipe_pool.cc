@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace ringhttpd::uring {
 namespace {
@@ -14,9 +15,15 @@ void close_pipe(Pipe& pipe) {
   pipe.read_fd = pipe.write_fd = -1;
 }
 
+uint32_t capacity_of(const Pipe& pipe) {
+  int capacity = fcntl(pipe.write_fd, F_GETPIPE_SZ);
+  return capacity > 0 ? static_cast<uint32_t>(capacity) : 4096;
+}
+
 }  // namespace
 
-PipePool::PipePool(uint32_t wanted_bytes, unsigned prefill) : _wanted_bytes(wanted_bytes) {
+PipePool::PipePool(uint32_t wanted_bytes, unsigned prefill, PipeGrowth growth)
+    : _wanted_bytes(wanted_bytes), _growth(growth) {
   std::vector<Pipe*> made;
   for (unsigned i = 0; i < prefill; ++i) {
     if (Pipe* pipe = acquire()) {
@@ -34,12 +41,22 @@ PipePool::~PipePool() {
   }
 }
 
-Pipe* PipePool::acquire() {
+Pipe* PipePool::acquire(uint64_t body_bytes) {
+  Pipe* pipe = nullptr;
   if (!_free.empty()) {
-    Pipe* pipe = _free.back();
+    pipe = _free.back();
     _free.pop_back();
-    return pipe;
+  } else {
+    pipe = create();
   }
+  if (pipe != nullptr && body_bytes > _growth.min_body && _grown < _growth.max_grown &&
+      _growth.bytes > pipe->capacity_bytes) {
+    grow(*pipe);
+  }
+  return pipe;
+}
+
+Pipe* PipePool::create() {
   int fds[2];
   // Non-blocking ends: a splice can never park an io-wq thread on the pipe.
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -51,16 +68,50 @@ Pipe* PipePool::acquire() {
   // Past the per-user pipe budget F_SETPIPE_SZ fails (EPERM); the pipe keeps
   // its default size and still works, only in smaller chunks.
   fcntl(pipe->write_fd, F_SETPIPE_SZ, static_cast<int>(_wanted_bytes));
-  int capacity = fcntl(pipe->write_fd, F_GETPIPE_SZ);
-  pipe->capacity_bytes = capacity > 0 ? static_cast<uint32_t>(capacity) : 4096;
+  pipe->capacity_bytes = capacity_of(*pipe);
   _all.push_back(std::move(pipe));
   return _all.back().get();
 }
 
+// Past the budget F_SETPIPE_SZ fails (EPERM) and the pipe keeps its size.
+void PipePool::grow(Pipe& pipe) {
+  if (fcntl(pipe.write_fd, F_SETPIPE_SZ, static_cast<int>(_growth.bytes)) > 0) {
+    pipe.capacity_bytes = capacity_of(pipe);
+    pipe.grown = true;
+    ++_grown;
+  }
+}
+
+// An empty pipe always shrinks; the pages go back to the user's budget.
+void PipePool::shrink(Pipe& pipe) {
+  fcntl(pipe.write_fd, F_SETPIPE_SZ, static_cast<int>(_wanted_bytes));
+  pipe.capacity_bytes = capacity_of(pipe);
+  pipe.grown = false;
+  --_grown;
+}
+
+uint64_t PipePool::user_budget_bytes() {
+  unsigned long long pages = 16384;  // the kernel's default, if /proc says nothing
+  if (FILE* file = std::fopen("/proc/sys/fs/pipe-user-pages-soft", "r")) {
+    if (std::fscanf(file, "%llu", &pages) != 1) {
+      pages = 16384;
+    }
+    std::fclose(file);
+  }
+  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
 void PipePool::release(Pipe* pipe, bool empty) {
   if (empty) {
+    if (pipe->grown) {
+      shrink(*pipe);
+    }
     _free.push_back(pipe);
     return;
+  }
+  if (pipe->grown) {
+    pipe->grown = false;
+    --_grown;
   }
   close_pipe(*pipe);
   auto found = std::find_if(_all.begin(), _all.end(), [&](auto& owned) { return owned.get() == pipe; });

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "uring/buffer_ring.h"
@@ -191,6 +192,62 @@ TEST(PipePool, ReusesEmptyPipesAndSizesThem) {
   pool.release(c, true);
   pool.release(a, true);
   EXPECT_EQ(pool.idle(), 3u);
+}
+
+TEST(PipePool, LargeBodiesBorrowAnEnlargedPipeWithinTheAllowance) {
+  constexpr uint32_t base = 256 * 1024;
+  constexpr uint32_t large = 1024 * 1024;
+  PipePool pool(base, 0, {large, large, 1});
+  Pipe* small_body = pool.acquire(100 * 1024);
+  EXPECT_FALSE(small_body->grown);
+  EXPECT_EQ(small_body->capacity_bytes, base);
+  Pipe* exactly_large = pool.acquire(large);  // not above the threshold
+  EXPECT_FALSE(exactly_large->grown);
+  Pipe* first = pool.acquire(8 * 1024 * 1024);
+  ASSERT_TRUE(first->grown) << "F_SETPIPE_SZ to 1 MiB refused (pipe budget spent?)";
+  EXPECT_EQ(first->capacity_bytes, large);
+  EXPECT_EQ(fcntl(first->write_fd, F_GETPIPE_SZ), static_cast<int>(large));
+  EXPECT_EQ(pool.grown(), 1u);
+  Pipe* second = pool.acquire(8 * 1024 * 1024);  // the allowance is one
+  EXPECT_FALSE(second->grown);
+  EXPECT_EQ(second->capacity_bytes, base);
+
+  // Released empty, it shrinks back: the budget is not held by idle pipes.
+  pool.release(first, true);
+  EXPECT_EQ(pool.grown(), 0u);
+  EXPECT_FALSE(first->grown);
+  EXPECT_EQ(first->capacity_bytes, base);
+  EXPECT_EQ(fcntl(first->write_fd, F_GETPIPE_SZ), static_cast<int>(base));
+
+  // Released holding bytes (an aborted response), it is closed, and its
+  // place in the allowance is free again.
+  Pipe* again = pool.acquire(64 * 1024 * 1024);
+  ASSERT_TRUE(again->grown);
+  ASSERT_EQ(write(again->write_fd, "x", 1), 1);
+  size_t created = pool.created();
+  pool.release(again, false);
+  EXPECT_EQ(pool.created(), created - 1);
+  EXPECT_EQ(pool.grown(), 0u);
+  pool.release(small_body, true);
+  pool.release(exactly_large, true);
+  pool.release(second, true);
+}
+
+TEST(PipePool, NoGrowthWhenThePipesAreAlreadyThatLarge) {
+  PipePool pool(1024 * 1024, 0, {1024 * 1024, 1024 * 1024, 4});
+  Pipe* pipe = pool.acquire(64 * 1024 * 1024);
+  EXPECT_FALSE(pipe->grown);
+  EXPECT_EQ(pool.grown(), 0u);
+  pool.release(pipe, true);
+}
+
+TEST(PipePool, UserBudgetIsReadFromProc) {
+  uint64_t pages = 16384;  // the kernel's default when the file is absent
+  std::ifstream soft("/proc/sys/fs/pipe-user-pages-soft");
+  if (soft) {
+    soft >> pages;
+  }
+  EXPECT_EQ(PipePool::user_budget_bytes(), pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
 }
 
 }  // namespace
