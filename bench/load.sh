@@ -174,7 +174,8 @@ start_server() {
   case "$name" in
     ringhttpd)
       taskset -c 0 "$ringhttpd" --root "$docroot" --listen "127.0.0.1:${port[ringhttpd]}" --workers 1 \
-        --access-log "$out/ringhttpd/access.log" --keepalive-timeout 65s 2>"$out/ringhttpd/error.log" & ;;
+        --access-log "$out/ringhttpd/access.log" --keepalive-timeout 65s --keepalive-requests 0 \
+        2>"$out/ringhttpd/error.log" & ;;
     nginx)
       taskset -c 0 nginx -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf" & ;;
     lighttpd)

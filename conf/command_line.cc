@@ -186,6 +186,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value("index.html,index.htm"))
     ("keepalive-timeout", "close a keep-alive connection idle this long",
      cxxopts::value<std::string>()->default_value(seconds(defaults.keepalive_timeout_ms)))
+    ("keepalive-requests", "requests served on one connection before it closes (0: no limit)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.keepalive_requests)))
     ("header-timeout", "time allowed to send a whole request header",
      cxxopts::value<std::string>()->default_value(seconds(defaults.header_timeout_ms)))
     ("send-timeout", "close a connection whose response makes no progress this long",
@@ -279,6 +281,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   config.index_files = validate_index_files(parsed["index"].as<std::string>());
   config.keepalive_timeout_ms =
       parse_duration_ms("--keepalive-timeout", parsed["keepalive-timeout"].as<std::string>());
+  config.keepalive_requests = static_cast<uint32_t>(parse_unsigned(
+      "--keepalive-requests", parsed["keepalive-requests"].as<std::string>(), 0, 1'000'000'000));
   config.header_timeout_ms =
       parse_duration_ms("--header-timeout", parsed["header-timeout"].as<std::string>());
   config.shutdown_timeout_ms =

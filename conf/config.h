@@ -35,6 +35,7 @@ struct Config {
   unsigned workers = 1;                      // worker threads, one ring each
   std::vector<std::string> index_files = {"index.html", "index.htm"};
   uint32_t keepalive_timeout_ms = 15'000;    // idle between requests
+  uint32_t keepalive_requests = 1000;        // requests per connection; 0: no limit
   uint32_t header_timeout_ms = 10'000;       // first byte to end of header block
   uint32_t linger_timeout_ms = 2'000;        // drain after SHUT_WR, per read
   uint32_t shutdown_timeout_ms = 10'000;     // SIGTERM: wait for in-flight work

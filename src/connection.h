@@ -35,6 +35,7 @@ struct Connection {
   bool recv_uses_pool = false;    // the queued RECV picks a provided buffer
   bool clobbered = false;         // closed to make room for a new connection
   uint64_t discard_body_bytes = 0;  // request body still to skip
+  uint32_t requests_started = 0;  // for --keepalive-requests
   int64_t linger_until_ms = 0;    // hard cap on lingering
   Exchange* exchange = nullptr;   // null while idle between requests
   PeerAddress peer;               // for the access log

@@ -350,6 +350,7 @@ void Worker::admit(int fd) {
   connection->state = ConnectionState::reading;
   connection->in_flight = 0;
   connection->discard_body_bytes = 0;
+  connection->requests_started = 0;
   connection->exchange = nullptr;
   connection->peer = {};
   if (_log_fd >= 0 || !_config.metrics_path.empty()) {

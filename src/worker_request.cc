@@ -150,7 +150,13 @@ void Worker::process_input(Connection& connection, bool after_response) {
 void Worker::start_request(Connection& connection) {
   Exchange& exchange = *connection.exchange;
   const Request& request = exchange.request;
-  exchange.keep_alive = request.keep_alive() && !_stopping;
+  // --keepalive-requests: the last one says "Connection: close"; a request
+  // already pipelined behind it stays unanswered, as RFC 9112 9.6 allows
+  // (the client sees the close and retries it on a new connection).
+  ++connection.requests_started;
+  bool last_allowed = _config.keepalive_requests != 0 &&
+                      connection.requests_started >= _config.keepalive_requests;
+  exchange.keep_alive = request.keep_alive() && !_stopping && !last_allowed;
   exchange.head_only = request.method == Method::head;
   bool serves_files = request.method == Method::get || request.method == Method::head;
 

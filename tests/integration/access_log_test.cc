@@ -93,7 +93,9 @@ TEST_F(AccessLogTest, FourWorkersIntoAFifoGiveExactlyOneWholeLinePerRequest) {
     }
     close(fd);
   });
-  ServerProcess server(root.path(), {"--workers", "4", "--access-log", fifo});
+  // Each load client keeps one connection for thousands of requests.
+  ServerProcess server(root.path(),
+                       {"--workers", "4", "--access-log", fifo, "--keepalive-requests", "0"});
   constexpr int total = 20'000;
   run_load(server.port(), total, 16);
   EXPECT_EQ(server.stop(), 0);  // the reader sees EOF once the server is gone
@@ -116,7 +118,8 @@ TEST_F(AccessLogTest, FourWorkersIntoAFifoGiveExactlyOneWholeLinePerRequest) {
 
 TEST_F(AccessLogTest, ReopenDuringLoadLosesNoEntry) {
   std::string path = logs.path() + "/access.log";
-  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "50ms"});
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "50ms",
+                                     "--keepalive-requests", "0"});  // one connection per client
   std::atomic<bool> keep_going{true};
   std::atomic<int> completed{0};
   std::vector<std::thread> clients;

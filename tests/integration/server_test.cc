@@ -417,6 +417,42 @@ TEST(ServerTimeouts, IdleKeepAliveAndSlowHeadersAreClosed) {
   expect_clean_stderr(server.stderr_text());
 }
 
+TEST(ServerLimits, KeepaliveRequestsClosesAfterTheLastAllowedResponse) {
+  TempDir root;
+  root.write("a.txt", "a");
+  ServerProcess server(root.path(), {"--keepalive-requests", "3"});
+  {
+    Client client(server.port());
+    for (int i = 1; i <= 3; ++i) {
+      Response response = client.get("/a.txt");
+      EXPECT_EQ(response.body, "a") << i;
+      EXPECT_EQ(response.header("Connection").value_or(""), i == 3 ? "close" : "") << i;
+    }
+    EXPECT_TRUE(client.closed_by_peer(5s));
+  }
+  {
+    // Pipelined past the limit: the allowed ones are answered, then the
+    // connection closes; the rest are the client's to send again.
+    Client client(server.port());
+    std::string burst;
+    for (int i = 0; i < 5; ++i) {
+      burst += "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    }
+    client.send(burst);
+    std::string everything = client.read_until_close(5s);
+    size_t responses = 0;
+    for (size_t at = everything.find("HTTP/1.1 200"); at != std::string::npos;
+         at = everything.find("HTTP/1.1 200", at + 1)) {
+      ++responses;
+    }
+    EXPECT_EQ(responses, 3u) << everything;
+  }
+  Client fresh(server.port());
+  EXPECT_EQ(fresh.get("/a.txt").body, "a");
+  EXPECT_EQ(server.stop(), 0);
+  expect_clean_stderr(server.stderr_text());
+}
+
 TEST(ServerLifecycle, SigtermLetsAnInFlightDownloadFinish) {
   TempDir root;
   std::string big = random_bytes(ten_mib, 5);

@@ -37,13 +37,15 @@ TEST(CommandLine, Defaults) {
   EXPECT_EQ(config.index_files, (std::vector<std::string>{"index.html", "index.htm"}));
   EXPECT_EQ(config.keepalive_timeout_ms, 15000u);
   EXPECT_EQ(config.header_timeout_ms, 10000u);
+  EXPECT_EQ(config.keepalive_requests, 1000u);
   EXPECT_GT(config.max_connections, 0u);
 }
 
 TEST(CommandLine, ParsesFlags) {
   Config config = parse({"--root", "/tmp", "--listen", "127.0.0.1:0", "--listen", "[::1]:81",
                          "--workers", "3", "--index", "default.htm", "--keepalive-timeout",
-                         "500ms", "--header-timeout", "2m", "--max-connections", "77"})
+                         "500ms", "--header-timeout", "2m", "--max-connections", "77",
+                         "--keepalive-requests", "0"})
                       .config;
   ASSERT_EQ(config.listen.size(), 2u);
   EXPECT_EQ(config.listen[1].address.ss_family, AF_INET6);
@@ -52,6 +54,7 @@ TEST(CommandLine, ParsesFlags) {
   EXPECT_EQ(config.keepalive_timeout_ms, 500u);
   EXPECT_EQ(config.header_timeout_ms, 120000u);
   EXPECT_EQ(config.max_connections, 77u);
+  EXPECT_EQ(config.keepalive_requests, 0u);  // no limit
 }
 
 TEST(CommandLine, RepeatableRulesKeepTheirCommas) {
@@ -93,6 +96,8 @@ TEST(CommandLine, BadValuesNameTheFlag) {
   EXPECT_EQ(error_of({"--root", "/tmp", "--workers", "two"}), "--workers: 'two' is not a whole number");
   EXPECT_EQ(error_of({"--root", "/tmp", "--keepalive-timeout", "5 minutes"}),
             "--keepalive-timeout: '5 minutes' is not a duration (examples: 15, 15s, 500ms, 2m)");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--keepalive-requests", "many"}),
+            "--keepalive-requests: 'many' is not a whole number");
   EXPECT_EQ(error_of({"--root", "/tmp", "--index", "../x"}), "--index: '../x' is not a plain file name");
   EXPECT_EQ(error_of({"--root", "/tmp", "--max-uri", "100000"}),
             "--max-uri: '100000' is out of range (256-16384)");
