@@ -21,17 +21,11 @@
 
 namespace ringhttpd {
 
-struct Exchange {
-  // Input: request bytes live in in[in_start, in_end).
-  char* in = nullptr;
-  uint32_t in_capacity = 0;
-  uint32_t in_start = 0;
-  uint32_t in_end = 0;
-  // Scratch: first the normalised path to open, then the response head.
-  char* scratch = nullptr;
-  uint32_t scratch_capacity = 0;
-
-  Request request;
+// What one request/response records as it goes. All of it is reset at once
+// before the next request on the connection (reset by assignment, so a field
+// added here cannot be forgotten); only scalars live here, so the reset is a
+// few cache lines.
+struct ExchangeProgress {
   bool request_parsed = false;  // request holds a whole head (else the log shows "-")
   uint32_t head_bytes = 0;      // of the request being answered
   uint16_t status = 0;          // of the response, for the access log
@@ -45,10 +39,7 @@ struct Exchange {
   bool trailing_slash = false;
   uint8_t index_tried = 0;      // index files tried so far (0: not a dir request)
   bool checking_directory = false;  // every index missed: does the dir exist?
-  open_how how{};
-  struct statx stat_buffer{};
   int file_fd = -1;           // opened on a miss, until the cache takes it
-  FileInfo file;
   CacheEntry* entry = nullptr;  // the file being served; holds a reference
   // A precompressed sibling ("file.br") served in its place; holds a reference.
   CacheEntry* sibling = nullptr;
@@ -57,21 +48,11 @@ struct Exchange {
   bool coding_decided = false;
   bool resolving_sibling = false; // the OPENAT2/STATX in flight are for a sibling
 
-  // The send plan: range k of the file follows a piece of scratch (the head
-  // and, for multipart, part headers) ending at piece_end[k]; after the last
-  // range comes the piece ending at piece_end[range_count] (the multipart
-  // closing delimiter, or nothing). A cached body goes out as one SENDMSG
-  // over all of it; otherwise each piece is a SEND linked to the splices of
-  // its range.
-  std::array<ByteRange, max_ranges_limit> ranges{};
-  std::array<uint32_t, max_ranges_limit + 1> piece_end{};
+  // Sending (the plan itself is in Exchange).
   uint8_t range_count = 0;
   uint8_t range_index = 0;        // the next range to queue
   bool closing_piece_sent = false;
   uint64_t content_length = 0;
-  char boundary[24] = {};
-  iovec vectors[2 * max_ranges_limit + 1] = {};
-  msghdr message = {};
   uint32_t head_out_bytes = 0;    // what the pending SEND/SENDMSG must report
   uint64_t body_offset = 0;
   uint64_t body_remaining = 0;
@@ -82,41 +63,37 @@ struct Exchange {
   bool file_ended_early = false;  // the file shrank under us
   bool socket_full = false;       // last SPLICE out was short or EAGAIN
   uring::Pipe* pipe = nullptr;
+};
 
-  void reset_for_next_request() {
-    request_parsed = false;
-    head_bytes = 0;
-    status = 0;
-    body_bytes_sent = 0;
-    keep_alive = false;
-    head_only = false;
-    path_length = 0;
-    host_prefix_length = 0;
-    trailing_slash = false;
-    index_tried = 0;
-    checking_directory = false;
-    file_fd = -1;
-    entry = nullptr;
-    sibling = nullptr;
-    sibling_coding = 0;
-    next_coding = 0;
-    coding_decided = false;
-    resolving_sibling = false;
-    range_count = 0;
-    range_index = 0;
-    closing_piece_sent = false;
-    content_length = 0;
-    head_out_bytes = 0;
-    body_offset = 0;
-    body_remaining = 0;
-    pipe_bytes = 0;
-    splice_out_asked = 0;
-    chain_pending = 0;
-    chain_failed = false;
-    file_ended_early = false;
-    socket_full = false;
-    pipe = nullptr;
-  }
+struct Exchange : ExchangeProgress {
+  // Input: request bytes live in in[in_start, in_end); they outlive a
+  // response when the client pipelined the next request.
+  char* in = nullptr;
+  uint32_t in_capacity = 0;
+  uint32_t in_start = 0;
+  uint32_t in_end = 0;
+  // Scratch: first the normalised path to open, then the response head.
+  char* scratch = nullptr;
+  uint32_t scratch_capacity = 0;
+
+  // Work areas, each written in full before it is read, so not reset.
+  Request request;
+  open_how how{};
+  struct statx stat_buffer{};
+  FileInfo file;
+  // The send plan: range k of the file follows a piece of scratch (the head
+  // and, for multipart, part headers) ending at piece_end[k]; after the last
+  // range comes the piece ending at piece_end[range_count] (the multipart
+  // closing delimiter, or nothing). A cached body goes out as one SENDMSG
+  // over all of it; otherwise each piece is a SEND linked to the splices of
+  // its range.
+  std::array<ByteRange, max_ranges_limit> ranges{};
+  std::array<uint32_t, max_ranges_limit + 1> piece_end{};
+  char boundary[24] = {};
+  iovec vectors[2 * max_ranges_limit + 1] = {};
+  msghdr message = {};
+
+  void reset_for_next_request() { static_cast<ExchangeProgress&>(*this) = ExchangeProgress{}; }
 };
 
 // Exchanges with their buffers in one block each. Grows on demand and keeps
