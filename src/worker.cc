@@ -49,12 +49,14 @@ uring::RingOptions ring_options(const Config& config) {
 // by the workers; the rest stays for the pools' own pipes.
 uring::PipeGrowth pipe_growth(const Config& config) {
   constexpr uint32_t grown_bytes = 1u << 20;
+  constexpr uint64_t most_per_worker = 64;  // also when the budget is unlimited (0)
   if (config.pipe_size_bytes >= grown_bytes) {
     return {};
   }
   uint64_t budget = uring::PipePool::user_budget_bytes();
-  uint64_t per_worker = budget == 0 ? 64 : budget / 4 / std::max(config.workers, 1u) / grown_bytes;
-  return {grown_bytes, grown_bytes, static_cast<unsigned>(std::min<uint64_t>(per_worker, 64))};
+  uint64_t per_worker = budget == 0 ? most_per_worker
+                                    : budget / 4 / std::max(config.workers, 1u) / grown_bytes;
+  return {grown_bytes, grown_bytes, static_cast<unsigned>(std::min(per_worker, most_per_worker))};
 }
 
 // accept(2) reports some errors of the connection being accepted (it was
