@@ -122,6 +122,9 @@ mkdir -p "$out/nginx"
 cat >"$out/nginx/nginx.conf" <<EOF
 # A tuned nginx: one worker, sendfile, tcp_nopush, an open-file cache as large
 # as ringhttpd's, a buffered access log.
+# Workers as whoever runs this, not www-data: the docroot may sit under a
+# private folder (a mktemp -d clone is 0700, and nginx answered 403).
+user $(id -un) $(id -gn);
 worker_processes 1;
 worker_rlimit_nofile $(ulimit -n);
 daemon off;
