@@ -142,11 +142,6 @@ class FileCache {
   const CacheLimits& limits() const { return _limits; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-
   CacheEntry* take_entry(std::string_view key, int64_t now_ms);
   void make_room();
   void drop_charge(CacheEntry* entry);
@@ -156,7 +151,8 @@ class FileCache {
 
   CacheLimits _limits;
   FdCloser& _closer;
-  std::unordered_map<std::string_view, CacheEntry*, Hash, std::equal_to<>> _map;
+  // Keyed by views of each entry's own key string.
+  std::unordered_map<std::string_view, CacheEntry*> _map;
   CacheEntry* _lru_head = nullptr;  // most recently used
   CacheEntry* _lru_tail = nullptr;
   std::vector<std::unique_ptr<CacheEntry>> _spare;  // recycled entries: churn does not allocate

@@ -6,18 +6,13 @@
 #include <string>
 
 #include "conf/command_line.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 
 AddressFilter AddressFilter::parse(std::string_view flag, std::string_view list) {
   AddressFilter filter;
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    if (item.empty()) {
-      continue;
-    }
+  for_each_list_element(list, [&](std::string_view item) {
     auto fail = [&] {
       throw ConfigError(std::string(flag) + ": '" + std::string(item) +
                         "' is not an address or CIDR block (examples: 127.0.0.0/8, ::1, 10.1.2.3)");
@@ -45,7 +40,7 @@ AddressFilter AddressFilter::parse(std::string_view flag, std::string_view list)
       block.prefix_bits = static_cast<uint8_t>(value);
     }
     filter._blocks.push_back(block);
-  }
+  });
   return filter;
 }
 

@@ -8,6 +8,9 @@
 
 #include <charconv>
 #include <cstring>
+
+#include "conf/duration.h"
+#include "conf/text.h"
 // Repeatable flags take each value whole: a header value such as
 // "public, max-age=60" has commas of its own. (--listen splits its own lists.)
 #define CXXOPTS_VECTOR_DELIMITER '\0'
@@ -39,17 +42,7 @@ uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t m
 
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> items;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    if (!item.empty()) {
-      items.emplace_back(item);
-    }
-    if (comma == std::string_view::npos) {
-      break;
-    }
-    text.remove_prefix(comma + 1);
-  }
+  for_each_list_element(text, [&](std::string_view item) { items.emplace_back(item); });
   return items;
 }
 
@@ -97,32 +90,15 @@ uint64_t fd_share_per_worker(unsigned workers) {
 }  // namespace
 
 uint32_t parse_duration_ms(std::string_view flag, std::string_view text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  std::string_view unit = text.substr(digits);
-  uint64_t scale = 0;
-  if (unit.empty() || unit == "s") {
-    scale = 1000;
-  } else if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "m") {
-    scale = 60'000;
-  } else if (unit == "h") {
-    scale = 3'600'000;
-  } else {
+  constexpr uint64_t max_ms = 24ull * 3'600'000;
+  std::optional<uint64_t> ms = parse_duration_text(text);
+  if (!ms) {
     fail(flag, "'" + std::string(text) + "' is not a duration (examples: 15, 15s, 500ms, 2m)");
   }
-  if (digits == 0) {
-    fail(flag, "'" + std::string(text) + "' is not a duration (examples: 15, 15s, 500ms, 2m)");
-  }
-  uint64_t max_ms = 24ull * 3'600'000;
-  uint64_t value = parse_unsigned(flag, text.substr(0, digits), 0, max_ms);
-  if (value * scale > max_ms) {
+  if (*ms > max_ms) {
     fail(flag, "'" + std::string(text) + "' is longer than 24h");
   }
-  return static_cast<uint32_t>(value * scale);
+  return static_cast<uint32_t>(*ms);
 }
 
 ListenAddress parse_listen_address(std::string_view text) {

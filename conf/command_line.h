@@ -25,7 +25,8 @@ struct CommandLine {
 
 CommandLine parse_command_line(int argc, const char* const* argv);
 
-// "15" (seconds), "15s", "500ms", "2m", "1h" -> milliseconds.
+// "15" (seconds), "15s", "500ms", "2m", "1h", "1d" -> milliseconds (the
+// units of conf/duration.h), at most 24 hours.
 // Throws ConfigError naming `flag` on a malformed or out-of-range value.
 uint32_t parse_duration_ms(std::string_view flag, std::string_view text);
 

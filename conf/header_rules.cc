@@ -4,42 +4,14 @@
 #include <charconv>
 
 #include "conf/command_line.h"
+#include "conf/duration.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 namespace {
 
 [[noreturn]] void fail(std::string_view flag, std::string_view text, std::string_view why) {
   throw ConfigError(std::string(flag) + ": '" + std::string(text) + "' " + std::string(why));
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = lower(c);
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool is_token(std::string_view name) {
-  constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  if (name.empty()) {
-    return false;
-  }
-  for (char c : name) {
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && extra.find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // Fields the server itself owns: a rule setting one would break framing or
@@ -53,7 +25,7 @@ PathPattern parse_pattern(std::string_view flag, std::string_view whole, std::st
   PathPattern pattern;
   if (text.size() > 2 && text.starts_with("*.") && text.find('/') == std::string_view::npos) {
     pattern.extension = true;
-    pattern.text = lowered(text.substr(2));
+    pattern.text = ascii_lowered(text.substr(2));
   } else if (!text.empty() && text.front() == '/') {
     pattern.text = std::string(text);
   } else {
@@ -74,7 +46,7 @@ bool PathPattern::matches(std::string_view path) const {
     return false;
   }
   for (size_t i = 0; i < text.size(); ++i) {
-    if (lower(name[dot + 1 + i]) != text[i]) {
+    if (ascii_lower(name[dot + 1 + i]) != text[i]) {
       return false;
     }
   }
@@ -89,7 +61,7 @@ void HeaderRules::fields_for(std::string_view path, std::string& fields,
   for (const HeaderRule& rule : headers) {
     if (rule.pattern.matches(path)) {
       fields += rule.name + ": " + rule.value + "\r\n";
-      sets_cache_control |= lowered(rule.name) == "cache-control";
+      sets_cache_control |= iequals(rule.name, "cache-control");
     }
   }
   for (const ExpiresRule& rule : expires) {
@@ -110,14 +82,14 @@ HeaderRule parse_header_rule(std::string_view text) {
     fail(flag, text, "is not 'PATTERN: Name: value'");
   }
   HeaderRule rule;
-  rule.pattern = parse_pattern(flag, text, trim(text.substr(0, separator)));
+  rule.pattern = parse_pattern(flag, text, trim_ows(text.substr(0, separator)));
   std::string_view field = text.substr(separator + 2);
   size_t colon = field.find(':');
   if (colon == std::string_view::npos) {
     fail(flag, text, "is not 'PATTERN: Name: value'");
   }
   std::string_view name = field.substr(0, colon);
-  std::string_view value = trim(field.substr(colon + 1));
+  std::string_view value = trim_ows(field.substr(colon + 1));
   if (!is_token(name)) {
     fail(flag, text, "has an invalid field name");
   }
@@ -128,7 +100,7 @@ HeaderRule parse_header_rule(std::string_view text) {
     }
   }
   for (std::string_view reserved : reserved_names) {
-    if (lowered(name) == reserved) {
+    if (iequals(name, reserved)) {
       fail(flag, text, "sets a field the server owns");
     }
   }
@@ -138,30 +110,21 @@ HeaderRule parse_header_rule(std::string_view text) {
 }
 
 uint64_t parse_max_age_seconds(std::string_view flag, std::string_view text) {
-  constexpr uint64_t ten_years = 10ull * 365 * 86400;
+  constexpr uint64_t ten_years_ms = 10ull * 365 * 86'400'000;
   if (text == "max") {
-    return ten_years;
+    return ten_years_ms / 1000;
   }
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + digits, value);
-  std::string_view unit = text.substr(digits);
-  uint64_t scale = unit.empty() || unit == "s" ? 1
-                   : unit == "m"               ? 60
-                   : unit == "h"               ? 3600
-                   : unit == "d"               ? 86400
-                   : unit == "y"               ? 365 * 86400
-                                               : 0;
-  if (digits == 0 || error != std::errc() || end != text.data() + digits || scale == 0) {
+  std::optional<uint64_t> ms = parse_duration_text(text);
+  if (!ms) {
     fail(flag, text, "is not a duration (examples: 3600, 10m, 12h, 30d, 1y, max)");
   }
-  if (value > ten_years / scale) {
+  if (*ms > ten_years_ms) {
     fail(flag, text, "is longer than 10 years");
   }
-  return value * scale;
+  if (*ms % 1000 != 0) {
+    fail(flag, text, "is not a whole number of seconds");
+  }
+  return *ms / 1000;
 }
 
 ExpiresRule parse_expires_rule(std::string_view text) {
@@ -171,8 +134,8 @@ ExpiresRule parse_expires_rule(std::string_view text) {
     fail(flag, text, "is not 'PATTERN=DURATION'");
   }
   ExpiresRule rule;
-  rule.pattern = parse_pattern(flag, text, trim(text.substr(0, equals)));
-  rule.max_age_seconds = parse_max_age_seconds(flag, trim(text.substr(equals + 1)));
+  rule.pattern = parse_pattern(flag, text, trim_ows(text.substr(0, equals)));
+  rule.max_age_seconds = parse_max_age_seconds(flag, trim_ows(text.substr(equals + 1)));
   return rule;
 }
 

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "conf/text.h"
+
 namespace ringhttpd {
 namespace {
 
@@ -34,8 +36,6 @@ constexpr std::array builtin_types{
 };
 
 constexpr size_t max_extension_bytes = 32;
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 }  // namespace
 

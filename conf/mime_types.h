@@ -8,6 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "conf/text.h"
+
 namespace ringhttpd {
 
 class MimeTypes {
@@ -28,11 +30,7 @@ class MimeTypes {
   size_t size() const { return _by_extension.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> _by_extension;
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> _by_extension;
 };
 
 }  // namespace ringhttpd

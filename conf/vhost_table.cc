@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "conf/text.h"
+
 namespace ringhttpd {
 
 void VhostTable::rescan() {
@@ -49,10 +51,7 @@ std::string_view host_directory(std::string_view host, char* out) {
   }
   char previous = 0;
   for (size_t i = 0; i < host.size(); ++i) {
-    char c = host[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c + 32);
-    }
+    char c = ascii_lower(host[i]);
     bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
     if (!allowed || (c == '.' && previous == '.')) {
       return {};

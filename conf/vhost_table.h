@@ -11,13 +11,11 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "conf/text.h"
+
 namespace ringhttpd {
 
-struct HostSetHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using HostSet = std::unordered_set<std::string, HostSetHash, std::equal_to<>>;
+using HostSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 class VhostTable {
  public:

@@ -229,11 +229,8 @@ void Worker::start_request(Connection& connection) {
 // absolute-form target), if the root has that directory; else "_default"
 // if it has that; else empty.
 std::string_view Worker::host_directory_for(const Request& request, char* buffer) {
-  std::string_view host = request.host;
-  if (std::string_view target = request.target; target.starts_with("http://") || target.starts_with("https://")) {
-    size_t start = target.find("//") + 2;
-    host = target.substr(start, target.find_first_of("/?", start) - start);
-  }
+  // An absolute-form target names the host itself (RFC 9112 §3.2.2).
+  std::string_view host = target_authority(request.target).value_or(request.host);
   std::string_view directory = host_directory(host, buffer);
   if (!directory.empty() && _hosts.find(directory) != _hosts.end()) {
     return directory;

@@ -1,6 +1,6 @@
 #include "src/http/accept_encoding.h"
 
-#include "src/http/text.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 namespace {

@@ -1,6 +1,6 @@
 #include "src/http/conditional.h"
 
-#include "src/http/text.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "src/http/text.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 namespace {
@@ -53,13 +53,31 @@ long remove_dot_segments(char* path, size_t length, bool& trailing_slash) {
   return static_cast<long>(write);
 }
 
+// Where the authority of an absolute-form target starts ("http://" or
+// "https://", the scheme in any case: RFC 9110 §4.2.1), or 0 for any other form.
+size_t authority_offset(std::string_view target) {
+  if (target.size() > 7 && istarts_with(target, "http://")) {
+    return 7;
+  }
+  if (target.size() > 8 && istarts_with(target, "https://")) {
+    return 8;
+  }
+  return 0;
+}
+
 }  // namespace
 
+std::optional<std::string_view> target_authority(std::string_view target) {
+  size_t start = authority_offset(target);
+  if (start == 0) {
+    return std::nullopt;
+  }
+  return target.substr(start, target.find_first_of("/?", start) - start);
+}
+
 std::string_view target_path(std::string_view target) {
-  if (target.size() > 7 && (iequals(target.substr(0, 7), "http://") ||
-                            (target.size() > 8 && iequals(target.substr(0, 8), "https://")))) {
-    size_t authority = target.find("//") + 2;
-    size_t slash = target.find_first_of("/?", authority);
+  if (size_t start = authority_offset(target); start != 0) {
+    size_t slash = target.find_first_of("/?", start);
     target = slash == std::string_view::npos ? std::string_view() : target.substr(slash);
     if (target.empty() || target.front() == '?') {
       return "/";

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace ringhttpd {
@@ -32,6 +33,9 @@ struct NormalizedPath {
 // least target.size() + 2.
 NormalizedPath normalize_target(std::string_view target, char* out, size_t capacity);
 
+// The authority of an absolute-form target ("http://Host:80/a" -> "Host:80"),
+// the scheme matched in any case; nullopt for origin-form.
+std::optional<std::string_view> target_authority(std::string_view target);
 // The path component of a request-target (no scheme, authority or query),
 // still percent-encoded: what a relative redirect is built from.
 std::string_view target_path(std::string_view target);

@@ -2,27 +2,9 @@
 
 #include <algorithm>
 
-#include "src/http/text.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
-namespace {
-
-// 1*DIGIT without overflow; false when empty, not digits, or too large.
-bool parse_position(std::string_view text, uint64_t& value) {
-  if (text.empty() || text.size() > 18) {
-    return false;
-  }
-  value = 0;
-  for (char c : text) {
-    if (!is_digit(static_cast<unsigned char>(c))) {
-      return false;
-    }
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return true;
-}
-
-}  // namespace
 
 RangeSet parse_range(std::string_view value, uint64_t size, size_t max_ranges) {
   RangeSet result;
@@ -51,7 +33,7 @@ RangeSet parse_range(std::string_view value, uint64_t size, size_t max_ranges) {
     if (first_text.empty()) {
       // suffix-range "-N": the last N bytes
       uint64_t suffix = 0;
-      if (!parse_position(last_text, suffix)) {
+      if (!parse_decimal(last_text, suffix)) {
         malformed = true;
         return;
       }
@@ -63,7 +45,7 @@ RangeSet parse_range(std::string_view value, uint64_t size, size_t max_ranges) {
     } else {
       uint64_t first = 0;
       uint64_t last = UINT64_MAX;
-      if (!parse_position(first_text, first) || (!last_text.empty() && !parse_position(last_text, last)) ||
+      if (!parse_decimal(first_text, first) || (!last_text.empty() && !parse_decimal(last_text, last)) ||
           last < first) {
         malformed = true;
         return;

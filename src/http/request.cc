@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "src/http/text.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 namespace {
@@ -57,16 +57,9 @@ uint16_t apply_content_length(std::string_view value, Request& out) {
   bool valid = !value.empty();
   for_each_list_element(value, [&](std::string_view element) {
     uint64_t length = 0;
-    if (element.empty() || element.size() > 18) {
+    if (!parse_decimal(element, length)) {
       valid = false;
       return;
-    }
-    for (char c : element) {
-      if (!is_digit(static_cast<unsigned char>(c))) {
-        valid = false;
-        return;
-      }
-      length = length * 10 + static_cast<uint64_t>(c - '0');
     }
     if (out.has_content_length && out.content_length != length) {
       valid = false;

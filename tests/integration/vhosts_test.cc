@@ -38,6 +38,8 @@ TEST_F(VhostsTest, HostChoosesTheDirectory) {
   EXPECT_EQ(body_for(client, "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n"), "default");
   // absolute-form: the target's authority wins over Host (RFC 9112 §3.2.2)
   EXPECT_EQ(body_for(client, "GET http://other.org/ HTTP/1.1\r\nHost: example.com\r\n\r\n"), "other");
+  // ... whatever the case of its scheme (RFC 9110 §4.2.1), as the path is read
+  EXPECT_EQ(body_for(client, "GET HTTP://other.org/ HTTP/1.1\r\nHost: example.com\r\n\r\n"), "other");
   // Rules match the site's path, without the host directory.
   client.send("GET /assets/app.js HTTP/1.1\r\nHost: example.com\r\n\r\n");
   Response asset = client.read_response();

@@ -130,6 +130,25 @@ TEST(CommandLine, Durations) {
   EXPECT_THROW(parse_duration_ms("--x", "s"), ConfigError);
   EXPECT_THROW(parse_duration_ms("--x", "-1"), ConfigError);
   EXPECT_THROW(parse_duration_ms("--x", "1.5s"), ConfigError);
+  // The units of --expires too: one parser for every flag.
+  EXPECT_EQ(parse_duration_ms("--x", "1d"), 86400000u);
+  EXPECT_EQ(error_of({"--root", "/tmp", "--cache-valid", "2d"}), "--cache-valid: '2d' is longer than 24h");
+  EXPECT_EQ(parse({"--root", "/tmp", "--cache-valid", "1d"}).config.cache_valid_ms, 86400000u);
+  EXPECT_THROW(parse_duration_ms("--x", "99999999999999999999999h"), ConfigError);
+}
+
+TEST(CommandLine, ListsReadAsEveryListIs) {
+  // Comma lists are read like HTTP #lists: spaces around items and empty
+  // items do not count.
+  Config config = parse({"--root", "/tmp", "--listen", "127.0.0.1:1, 127.0.0.1:2,", "--index",
+                         " a.html ,b.html", "--precompressed", "gzip, br",
+                         "--metrics-allow", "10.0.0.0/8, ::1"})
+                      .config;
+  EXPECT_EQ(config.listen.size(), 2u);
+  EXPECT_EQ(config.index_files, (std::vector<std::string>{"a.html", "b.html"}));
+  EXPECT_EQ(config.precompressed, (std::vector<ContentCoding>{ContentCoding::gzip, ContentCoding::br}));
+  uint8_t ten[4] = {10, 9, 8, 7};
+  EXPECT_TRUE(config.metrics_allow.allows(AF_INET, ten));
 }
 
 }  // namespace

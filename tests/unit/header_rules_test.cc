@@ -72,6 +72,11 @@ TEST(HeaderRules, MaxAgeUnits) {
   EXPECT_EQ(parse_max_age_seconds("--expires", "30d"), 30u * 86400);
   EXPECT_EQ(parse_max_age_seconds("--expires", "1y"), 365u * 86400);
   EXPECT_EQ(parse_max_age_seconds("--expires", "max"), 3650u * 86400);
+  // The units every duration flag takes.
+  EXPECT_EQ(parse_max_age_seconds("--expires", "2000ms"), 2u);
+  EXPECT_EQ(error_of("--expires", "/=1500ms"), "--expires: '1500ms' is not a whole number of seconds");
+  EXPECT_EQ(error_of("--expires", "/=99999999999999999999y"),
+            "--expires: '99999999999999999999y' is longer than 10 years");
 }
 
 }  // namespace

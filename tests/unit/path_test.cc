@@ -123,6 +123,12 @@ TEST(PathNormalizer, TargetComponents) {
   EXPECT_EQ(target_query("/a/b?c=d"), "?c=d");
   EXPECT_EQ(target_query("/a/b"), "");
   EXPECT_EQ(target_path("http://h/x?y"), "/x");
+  EXPECT_EQ(target_path("HTTPS://h:1/x"), "/x");
+  EXPECT_EQ(target_authority("http://h:8080/x"), "h:8080");
+  EXPECT_EQ(target_authority("HtTp://Example.com?q"), "Example.com");
+  EXPECT_EQ(target_authority("https://h"), "h");
+  EXPECT_EQ(target_authority("/http://h/"), std::nullopt);
+  EXPECT_EQ(target_authority("http://"), std::nullopt);  // too short to be absolute-form
 }
 
 }  // namespace

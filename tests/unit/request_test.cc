@@ -200,6 +200,21 @@ TEST(RequestParser, AcceptsRepeatedIdenticalContentLength) {
   EXPECT_TRUE(request.has_body());
 }
 
+TEST(RequestParser, ContentLengthDigits) {
+  Request request;
+  std::string eighteen(18, '9');
+  ASSERT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + eighteen + "\r\n\r\n", request).status,
+            ParseStatus::complete);
+  EXPECT_EQ(request.content_length, 999'999'999'999'999'999u);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 007\r\n\r\n", request).status,
+            ParseStatus::complete);
+  EXPECT_EQ(request.content_length, 7u);
+  for (std::string bad : {"9" + eighteen, std::string("+5"), std::string("-5"), std::string("5a"),
+                          std::string("0x5")}) {
+    EXPECT_EQ(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + bad + "\r\n\r\n"), 400) << bad;
+  }
+}
+
 TEST(RequestParser, Limits) {
   ParseLimits limits;
   limits.max_request_line_bytes = 64;
