@@ -16,6 +16,7 @@
 
 #include "conf/mime_types.h"
 #include "src/listener.h"
+#include "src/op.h"
 #include "src/log.h"
 #include "src/service.h"
 #include "src/worker.h"
@@ -39,10 +40,7 @@ void check_io_uring() {
   tiny.sq_entries = 8;
   tiny.cq_entries = 16;
   uring::Ring probe(tiny);
-  probe.require_opcodes({IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SPLICE,
-                         IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE,
-                         IORING_OP_SHUTDOWN, IORING_OP_TIMEOUT, IORING_OP_POLL_ADD,
-                         IORING_OP_ASYNC_CANCEL});
+  probe.require_opcodes(required_opcodes());
 }
 
 // The access log target: "-" is stdout; a FIFO is opened read-write, which

@@ -54,6 +54,7 @@ const char* opcode_name(int opcode) {
     case IORING_OP_TIMEOUT: return "TIMEOUT";
     case IORING_OP_POLL_ADD: return "POLL_ADD";
     case IORING_OP_ASYNC_CANCEL: return "ASYNC_CANCEL";
+    case IORING_OP_READ: return "READ";
     case IORING_OP_WRITE: return "WRITE";
     default: return "an opcode";
   }
@@ -76,7 +77,7 @@ Ring::Ring(const RingOptions& options) {
 
 Ring::~Ring() { io_uring_queue_exit(&_ring); }
 
-void Ring::require_opcodes(std::initializer_list<int> opcodes) const {
+void Ring::require_opcodes(std::span<const int> opcodes) const {
   io_uring_probe* probe = io_uring_get_probe_ring(const_cast<io_uring*>(&_ring));
   if (probe == nullptr) {
     throw RingUnavailable("io_uring is unavailable: the kernel cannot list its opcodes (needs Linux >= 5.19)");

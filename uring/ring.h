@@ -6,6 +6,7 @@
 #include <liburing.h>
 
 #include <initializer_list>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -29,7 +30,10 @@ class Ring {
   Ring& operator=(const Ring&) = delete;
 
   // Throws RingUnavailable naming the first missing opcode.
-  void require_opcodes(std::initializer_list<int> opcodes) const;
+  void require_opcodes(std::span<const int> opcodes) const;
+  void require_opcodes(std::initializer_list<int> opcodes) const {
+    require_opcodes(std::span<const int>(opcodes.begin(), opcodes.size()));
+  }
 
   // A free SQE; when the SQ is full it submits what is queued first, so this
   // never fails while the kernel accepts submissions.

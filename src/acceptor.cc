@@ -1,0 +1,152 @@
+#include "src/acceptor.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "src/log.h"
+
+namespace ringhttpd {
+namespace {
+
+// accept(2) reports some errors of the connection being accepted (it was
+// reset, or its network failed); the next connection in the queue is not
+// affected, so accepting goes on at once. A client can cause these at will,
+// so they are not logged at the default level.
+bool accept_error_names_one_connection(int error) {
+  switch (error) {
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:  // a firewall or LSM refused this connection
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+    case EINTR:
+    case EAGAIN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Acceptor::Acceptor(unsigned worker, const Config& config, const LoopState& loop, OpQueue& ops,
+                   std::vector<int> listeners, ConnectionTable& connections, Closer& closer,
+                   Input& input, const AccessLogWriter& log)
+    : _worker(worker),
+      _config(config),
+      _loop(loop),
+      _ops(ops),
+      _listeners(std::move(listeners)),
+      _armed(_listeners.size(), false),
+      _connections(connections),
+      _closer(closer),
+      _input(input),
+      _log(log) {}
+
+void Acceptor::start() {
+  for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
+    arm(listener);
+  }
+}
+
+void Acceptor::arm(uint32_t listener) {
+  io_uring_sqe* sqe = _ops.queue_detached(Op::accept, listener);
+  io_uring_prep_multishot_accept(sqe, _listeners[listener], nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  _armed[listener] = true;
+}
+
+void Acceptor::on_accept(uint32_t listener, const io_uring_cqe& cqe) {
+  // Multishot accept ends (no F_MORE) on errors such as ENFILE and on CQ
+  // overflow: always re-arm when F_MORE is missing (uring/KERNEL.md,
+  // "Multishot ends").
+  if ((cqe.flags & IORING_CQE_F_MORE) == 0) {
+    _armed[listener] = false;
+  }
+  if (cqe.res >= 0) {
+    if (_loop.stopping) {
+      close(cqe.res);
+    } else {
+      admit(cqe.res);
+    }
+  } else if (accept_error_names_one_connection(-cqe.res)) {
+    log_info("ringhttpd: worker %u: accept: %s", _worker, strerror(-cqe.res));
+  } else if (cqe.res != -ECANCELED) {
+    // Out of descriptors or memory, or a listener that no longer listens
+    // (EINVAL after a shutdown() of the socket): re-arming at once would
+    // fail again at once. Measured before this pause: 300,000 log lines
+    // and a spinning worker in two seconds. One line, one try per tick.
+    if (!_backoff) {
+      log_warn("ringhttpd: worker %u: accept: %s; pausing accepts for a tick", _worker,
+               strerror(-cqe.res));
+    }
+    _backoff = true;
+  }
+  if (!_armed[listener] && !_loop.stopping && !_backoff) {
+    arm(listener);
+  }
+}
+
+void Acceptor::admit(int fd) {
+  Connection* connection = _connections.open(fd);
+  if (connection == nullptr) {
+    // Full: close the longest-idle keep-alive connection to admit this one,
+    // as mathopd and nginx do.
+    if (Connection* idle = _connections.longest_idle()) {
+      _connections.mark_clobbered(*idle);
+      _closer.abort(*idle);
+      connection = _connections.open(fd);
+    }
+  }
+  if (connection == nullptr) {
+    // Full, and every connection is busy or still owed its first response.
+    ++_refused_total;
+    if (!_refusal_logged) {
+      log_warn("ringhttpd: worker %u: %u connections, none idle: refusing new ones", _worker,
+               _connections.open_count());
+      _refusal_logged = true;
+    }
+    io_uring_prep_close(_ops.queue_detached(Op::close_file), fd);
+    return;
+  }
+  if (_log.enabled() || !_config.metrics_path.empty()) {
+    // Multishot accept cannot return addresses, so one getpeername per
+    // connection, and only when a log or --metrics-allow needs it.
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      connection->peer.set(address);
+    }
+  }
+  _connections.set_timer(*connection, TimerKind::header, _loop.now_ms + _config.header_timeout_ms);
+  _input.arm(*connection);
+}
+
+void Acceptor::on_tick() {
+  _refusal_logged = false;
+  if (_backoff && !_loop.stopping) {
+    _backoff = false;
+    for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
+      if (!_armed[listener]) {
+        arm(listener);
+      }
+    }
+  }
+}
+
+void Acceptor::stop() {
+  for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
+    if (_armed[listener]) {
+      io_uring_prep_cancel64(_ops.queue_detached(Op::cancel_accept),
+                             uring::encode({static_cast<uint8_t>(Op::accept), 0, listener}), 0);
+    }
+  }
+}
+
+}  // namespace ringhttpd

@@ -1,0 +1,58 @@
+#pragma once
+// Listening: a multishot ACCEPT armed on each of this worker's listeners,
+// re-armed when it ends, paused for a tick after an error that would
+// repeat at once; and the admission of each accepted connection into the
+// connection table (clobbering the longest-idle one when full, refusing
+// when none is idle), with its peer address and its header deadline.
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "conf/config.h"
+#include "src/access_log_writer.h"
+#include "src/closer.h"
+#include "src/connection_table.h"
+#include "src/input.h"
+#include "src/loop_state.h"
+#include "src/op.h"
+
+namespace ringhttpd {
+
+class Acceptor {
+ public:
+  Acceptor(unsigned worker, const Config& config, const LoopState& loop, OpQueue& ops,
+           std::vector<int> listeners, ConnectionTable& connections, Closer& closer, Input& input,
+           const AccessLogWriter& log);
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+
+  void start();
+  void on_accept(uint32_t listener, const io_uring_cqe& cqe);
+  // Accepting resumes after a pause; the refusal line may be said again.
+  void on_tick();
+  // Stop: the armed accepts are cancelled.
+  void stop();
+  uint64_t refused_total() const { return _refused_total; }
+
+ private:
+  void arm(uint32_t listener);
+  void admit(int fd);
+
+  unsigned _worker;
+  const Config& _config;
+  const LoopState& _loop;
+  OpQueue& _ops;
+  std::vector<int> _listeners;
+  std::vector<bool> _armed;
+  ConnectionTable& _connections;
+  Closer& _closer;
+  Input& _input;
+  const AccessLogWriter& _log;
+  bool _backoff = false;         // paused until the next tick
+  bool _refusal_logged = false;  // once per tick
+  uint64_t _refused_total = 0;
+};
+
+}  // namespace ringhttpd

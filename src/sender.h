@@ -1,0 +1,55 @@
+#pragma once
+// Puts a planned response (exchange.plan, src/plan/send_plan.h) on the
+// wire, through its transport: a head-only plan as one SEND; a body held
+// in memory with its head as one SENDMSG; a file body as chains of SEND
+// piece -> SPLICE in -> SPLICE out, one pipe-sized chunk per chain, with
+// short counts continued. A response that makes no progress for
+// --send-timeout is cut (the deadline moves with every finished chain).
+
+#include <cstdint>
+
+#include "conf/config.h"
+#include "src/connection_table.h"
+#include "src/loop_state.h"
+#include "src/splice_transport.h"
+
+namespace ringhttpd {
+
+enum class SendStep : uint8_t {
+  pending,      // operations are queued; a later completion goes on
+  done,         // the whole response is out
+  failed,       // the client left, or the socket failed: close
+  file_shrank,  // the file ended before the bytes its head promised: close
+  no_pipe,      // no pipe could be made (descriptors exhausted): answer 503
+};
+
+class Sender {
+ public:
+  Sender(const Config& config, const LoopState& loop, ConnectionTable& connections,
+         SpliceTransport& transport)
+      : _config(config), _loop(loop), _connections(connections), _transport(transport) {}
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  // Starts sending exchange.plan; a body comes from exchange.served().
+  SendStep start(Connection& connection);
+
+  SendStep on_sent(Connection& connection, int result);
+  SendStep on_spliced_in(Connection& connection, int result);
+  SendStep on_spliced_out(Connection& connection, int result);
+  SendStep on_writable(Connection& connection, int result);
+
+ private:
+  void send_from_memory(Connection& connection);
+  SendStep after_chain(Connection& connection, bool chain_done);
+  SendStep advance(Connection& connection);
+  SendStep queue_next_piece(Connection& connection);
+  bool more_follows_range(const Connection& connection) const;
+
+  const Config& _config;
+  const LoopState& _loop;
+  ConnectionTable& _connections;
+  SpliceTransport& _transport;
+};
+
+}  // namespace ringhttpd

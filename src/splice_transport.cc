@@ -1,0 +1,119 @@
+#include "src/splice_transport.h"
+
+#include <poll.h>
+
+#include <algorithm>
+
+namespace ringhttpd {
+namespace {
+
+constexpr int send_flags = MSG_WAITALL | MSG_NOSIGNAL;
+
+}  // namespace
+
+bool SpliceTransport::take_pipe(Exchange& exchange, uint64_t body_bytes) {
+  assert(exchange.send.pipe == nullptr);
+  exchange.send.pipe = _pipes.acquire(body_bytes);
+  return exchange.send.pipe != nullptr;
+}
+
+void SpliceTransport::queue_bytes(Connection& connection, uint32_t offset, uint32_t bytes,
+                                  int flags, bool linked) {
+  Exchange& exchange = *connection.exchange;
+  io_uring_sqe* send = _ops.queue(connection, Op::send);
+  io_uring_prep_send(send, connection.fd, exchange.scratch + offset, bytes, send_flags | flags);
+  if (linked) {
+    send->flags |= IOSQE_IO_LINK;
+  }
+  exchange.send.head_out_bytes = bytes;
+  ++exchange.send.chain_pending;
+}
+
+void SpliceTransport::queue_message(Connection& connection, uint32_t total, int flags) {
+  Exchange& exchange = *connection.exchange;
+  exchange.send.head_out_bytes = total;
+  ++exchange.send.chain_pending;
+  io_uring_prep_sendmsg(_ops.queue(connection, Op::send_message), connection.fd,
+                        &exchange.message, send_flags | flags);
+}
+
+void SpliceTransport::queue_file_chunk(Connection& connection, int file_fd, bool more) {
+  SendProgress& send = connection.exchange->send;
+  auto chunk = static_cast<uint32_t>(std::min<uint64_t>(send.body_remaining, send.pipe->capacity_bytes));
+  _ops.reserve(2);
+  io_uring_sqe* in = _ops.queue(connection, Op::splice_in);
+  io_uring_prep_splice(in, file_fd, static_cast<int64_t>(send.body_offset), send.pipe->write_fd, -1,
+                       chunk, 0);
+  in->flags |= IOSQE_IO_LINK;
+  io_uring_sqe* out = _ops.queue(connection, Op::splice_out);
+  more |= chunk < send.body_remaining;
+  io_uring_prep_splice(out, send.pipe->read_fd, -1, connection.fd, -1, chunk,
+                       more ? SPLICE_F_MORE : 0);
+  send.splice_out_asked = chunk;
+  send.chain_pending += 2;
+}
+
+void SpliceTransport::queue_pipe_flush(Connection& connection, bool more) {
+  SendProgress& send = connection.exchange->send;
+  _ops.reserve(2);
+  if (send.socket_full) {
+    io_uring_sqe* poll = _ops.queue(connection, Op::poll_out);
+    io_uring_prep_poll_add(poll, connection.fd, POLLOUT);
+    poll->flags |= IOSQE_IO_LINK;
+    ++send.chain_pending;
+  }
+  io_uring_sqe* out = _ops.queue(connection, Op::splice_out);
+  io_uring_prep_splice(out, send.pipe->read_fd, -1, connection.fd, -1, send.pipe_bytes,
+                       more ? SPLICE_F_MORE : 0);
+  send.splice_out_asked = send.pipe_bytes;
+  ++send.chain_pending;
+}
+
+bool SpliceTransport::on_sent(Exchange& exchange, int result) {
+  SendProgress& send = exchange.send;
+  if (result != static_cast<int>(send.head_out_bytes)) {
+    send.chain_failed = true;
+  }
+  return chain_done(send);
+}
+
+bool SpliceTransport::on_spliced_in(Exchange& exchange, int result) {
+  SendProgress& send = exchange.send;
+  if (result > 0) {
+    assert(static_cast<uint64_t>(result) <= send.body_remaining);
+    send.pipe_bytes += static_cast<uint32_t>(result);
+    send.body_offset += static_cast<uint64_t>(result);
+    send.body_remaining -= static_cast<uint64_t>(result);
+  } else if (result == 0) {
+    send.file_ended_early = true;  // truncated since the STATX
+  } else if (result != -ECANCELED) {
+    send.chain_failed = true;
+  }
+  return chain_done(send);
+}
+
+bool SpliceTransport::on_spliced_out(Exchange& exchange, int result) {
+  SendProgress& send = exchange.send;
+  if (result > 0) {
+    assert(static_cast<uint32_t>(result) <= send.pipe_bytes);
+    send.pipe_bytes -= static_cast<uint32_t>(result);
+    exchange.body_bytes_sent += static_cast<uint64_t>(result);
+    send.socket_full = static_cast<uint32_t>(result) < send.splice_out_asked;
+  } else if (result == -EAGAIN) {
+    send.socket_full = true;
+  } else if (result == -ECANCELED) {
+    send.socket_full = false;  // the splice in was short; retry at once
+  } else {
+    send.chain_failed = true;  // EPIPE, ECONNRESET: the client left
+  }
+  return chain_done(send);
+}
+
+bool SpliceTransport::on_writable(Exchange& exchange, int result) {
+  if (result < 0) {
+    exchange.send.chain_failed = true;
+  }
+  return chain_done(exchange.send);
+}
+
+}  // namespace ringhttpd
