@@ -26,20 +26,6 @@ namespace {
   throw ConfigError(std::string(flag) + ": " + std::string(message));
 }
 
-uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t min,
-                        uint64_t max) {
-  uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-    fail(flag, "'" + std::string(text) + "' is not a whole number");
-  }
-  if (value < min || value > max) {
-    fail(flag, "'" + std::string(text) + "' is out of range (" + std::to_string(min) + "-" +
-                   std::to_string(max) + ")");
-  }
-  return value;
-}
-
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> items;
   for_each_list_element(text, [&](std::string_view item) { items.emplace_back(item); });
@@ -89,6 +75,20 @@ uint64_t fd_share_per_worker(unsigned workers) {
 
 }  // namespace
 
+uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t min,
+                        uint64_t max) {
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    fail(flag, "'" + std::string(text) + "' is not a whole number");
+  }
+  if (value < min || value > max) {
+    fail(flag, "'" + std::string(text) + "' is out of range (" + std::to_string(min) + "-" +
+                   std::to_string(max) + ")");
+  }
+  return value;
+}
+
 uint32_t parse_duration_ms(std::string_view flag, std::string_view text) {
   constexpr uint64_t max_ms = 24ull * 3'600'000;
   std::optional<uint64_t> ms = parse_duration_text(text);
@@ -101,55 +101,12 @@ uint32_t parse_duration_ms(std::string_view flag, std::string_view text) {
   return static_cast<uint32_t>(*ms);
 }
 
-ListenAddress parse_listen_address(std::string_view text) {
-  constexpr std::string_view flag = "--listen";
-  ListenAddress result;
-  result.text = std::string(text);
-  std::string host;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      fail(flag, "'" + result.text + "' is not [IPv6]:PORT");
-    }
-    host = std::string(text.substr(1, close - 1));
-    port_text = text.substr(close + 2);
-  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
-    host = std::string(text.substr(0, colon));
-    port_text = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) {
-      fail(flag, "'" + result.text + "': write IPv6 addresses as [ADDRESS]:PORT");
-    }
-  } else {
-    port_text = text;
-  }
-  uint16_t port = static_cast<uint16_t>(parse_unsigned(flag, port_text, 0, 65535));
-  if (host.empty() || host == "*") {
-    host = "0.0.0.0";
-  } else if (host == "localhost") {
-    host = "127.0.0.1";
-  }
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&result.address);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&result.address);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    result.address_len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    result.address_len = sizeof(sockaddr_in6);
-  } else {
-    fail(flag, "'" + host + "' is not a numeric IPv4 or IPv6 address");
-  }
-  return result;
-}
+namespace {
 
-CommandLine parse_command_line(int argc, const char* const* argv) {
-  Config defaults;
-  cxxopts::Options options("ringhttpd", "ringhttpd " RINGHTTPD_VERSION
-                                        " - static HTTP/1.1 origin server on io_uring");
-  auto seconds = [](uint32_t ms) { return std::to_string(ms / 1000) + "s"; };
+std::string seconds(uint32_t ms) { return std::to_string(ms / 1000) + "s"; }
+
+// Where and how connections are served.
+void declare_serving_options(cxxopts::Options& options, const Config& defaults) {
   std::string default_workers = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
   // clang-format off
   options.add_options()
@@ -179,7 +136,14 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("max-ranges", "most ranges served in one request (1-32); more get the whole file",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_ranges)))
     ("pipe-size", "bytes per splice pipe (F_SETPIPE_SZ; 4096-1048576)",
-     cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)))
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)));
+  // clang-format on
+}
+
+// What is served, and what is logged.
+void declare_content_options(cxxopts::Options& options, const Config& defaults) {
+  // clang-format off
+  options.add_options()
     ("cache-entries", "open-file cache entries per worker (0: off; capped by the fd budget)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_entries)))
     ("cache-valid", "recheck a cached file (or retry a cached miss) after this",
@@ -217,7 +181,157 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("h,help", "print this help and exit")
     ("v,version", "print the version and exit");
   // clang-format on
+}
 
+std::string text_of(const cxxopts::ParseResult& parsed, const char* name) {
+  return parsed[name].as<std::string>();
+}
+
+uint32_t positive_duration_ms(const cxxopts::ParseResult& parsed, const char* name) {
+  std::string flag = std::string("--") + name;
+  uint32_t ms = parse_duration_ms(flag, text_of(parsed, name));
+  if (ms == 0) {
+    fail(flag, "must be more than 0");
+  }
+  return ms;
+}
+
+void read_connection_flags(const cxxopts::ParseResult& parsed, Config& config) {
+  config.root = validate_root(parsed.count("root") ? text_of(parsed, "root") : "");
+  for (const std::string& text : parsed["listen"].as<std::vector<std::string>>()) {
+    for (const std::string& item : split_list(text)) {
+      config.listen.push_back(parse_listen_address(item));
+    }
+  }
+  if (config.listen.empty()) {
+    fail("--listen", "needs at least one address");
+  }
+  config.workers = static_cast<unsigned>(parse_unsigned("--workers", text_of(parsed, "workers"), 1, 1024));
+  config.index_files = validate_index_files(text_of(parsed, "index"));
+  config.keepalive_timeout_ms =
+      parse_duration_ms("--keepalive-timeout", text_of(parsed, "keepalive-timeout"));
+  config.keepalive_requests = static_cast<uint32_t>(parse_unsigned(
+      "--keepalive-requests", text_of(parsed, "keepalive-requests"), 0, 1'000'000'000));
+  config.header_timeout_ms = parse_duration_ms("--header-timeout", text_of(parsed, "header-timeout"));
+  config.shutdown_timeout_ms =
+      parse_duration_ms("--shutdown-timeout", text_of(parsed, "shutdown-timeout"));
+  config.send_timeout_ms = positive_duration_ms(parsed, "send-timeout");
+  if (config.header_timeout_ms == 0) {
+    fail("--header-timeout", "must be more than 0");
+  }
+  if (config.keepalive_timeout_ms == 0) {
+    fail("--keepalive-timeout", "must be more than 0");
+  }
+  config.max_header_bytes = static_cast<uint32_t>(
+      parse_unsigned("--max-header", text_of(parsed, "max-header"), 1024, 1 << 20));
+  config.max_uri_bytes = static_cast<uint32_t>(
+      parse_unsigned("--max-uri", text_of(parsed, "max-uri"), 256, config.max_header_bytes));
+}
+
+// Connections and the cache share the descriptor budget (fd_share_per_worker).
+void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
+  uint32_t max_connections = static_cast<uint32_t>(
+      parse_unsigned("--max-connections", text_of(parsed, "max-connections"), 0, 1'000'000));
+  uint64_t fd_share = fd_share_per_worker(config.workers);
+  config.max_connections = max_connections != 0
+                               ? max_connections
+                               : static_cast<uint32_t>(std::clamp<uint64_t>(fd_share, 16, 1'000'000));
+  config.cache_entries = static_cast<uint32_t>(std::min<uint64_t>(
+      parse_unsigned("--cache-entries", text_of(parsed, "cache-entries"), 0, 10'000'000), fd_share));
+  config.cache_valid_ms = parse_duration_ms("--cache-valid", text_of(parsed, "cache-valid"));
+  config.cache_body_max_bytes = static_cast<uint32_t>(
+      parse_unsigned("--cache-body-max", text_of(parsed, "cache-body-max"), 0, 16u << 20));
+  config.cache_body_total_bytes =
+      parse_unsigned("--cache-body-bytes", text_of(parsed, "cache-body-bytes"), 0, 1ull << 40);
+  config.max_ranges =
+      static_cast<uint32_t>(parse_unsigned("--max-ranges", text_of(parsed, "max-ranges"), 1, 32));
+  config.pipe_size_bytes = static_cast<uint32_t>(
+      parse_unsigned("--pipe-size", text_of(parsed, "pipe-size"), 4096, 1 << 20));
+}
+
+void read_log_flags(const cxxopts::ParseResult& parsed, Config& config) {
+  config.access_log = text_of(parsed, "access-log");
+  if (config.access_log.empty()) {
+    fail("--access-log", "empty: give a path, - for stdout, or off");
+  }
+  std::string log_format = text_of(parsed, "log-format");
+  if (log_format != "combined" && log_format != "common") {
+    fail("--log-format", "'" + log_format + "' is not combined or common");
+  }
+  config.log_combined = log_format == "combined";
+  config.log_flush_ms = parse_duration_ms("--log-flush", text_of(parsed, "log-flush"));
+  std::string level = text_of(parsed, "log-level");
+  if (level == "error") {
+    config.log_level = 0;
+  } else if (level == "warn") {
+    config.log_level = 1;
+  } else if (level == "info") {
+    config.log_level = 2;
+  } else {
+    fail("--log-level", "'" + level + "' is not error, warn or info");
+  }
+}
+
+std::vector<ContentCoding> read_codings(const std::string& codings) {
+  std::vector<ContentCoding> result;
+  if (codings == "off") {
+    return result;
+  }
+  for (const std::string& name : split_list(codings)) {
+    ContentCoding coding = name == "br"     ? ContentCoding::br
+                           : name == "zstd" ? ContentCoding::zstd
+                           : name == "gzip" ? ContentCoding::gzip
+                                            : (fail("--precompressed", "'" + name +
+                                                    "' is not br, zstd or gzip (or off)"),
+                                               ContentCoding::br);
+    if (std::find(result.begin(), result.end(), coding) != result.end()) {
+      fail("--precompressed", "'" + name + "' is listed twice");
+    }
+    result.push_back(coding);
+  }
+  return result;
+}
+
+void read_site_flags(const cxxopts::ParseResult& parsed, Config& config) {
+  if (parsed.count("header")) {
+    for (const std::string& rule : parsed["header"].as<std::vector<std::string>>()) {
+      config.header_rules.headers.push_back(parse_header_rule(rule));
+    }
+  }
+  if (parsed.count("expires")) {
+    for (const std::string& rule : parsed["expires"].as<std::vector<std::string>>()) {
+      config.header_rules.expires.push_back(parse_expires_rule(rule));
+    }
+  }
+  config.precompressed = read_codings(text_of(parsed, "precompressed"));
+  config.vhosts = parsed.count("vhosts") > 0;
+  config.metrics_path = parsed["metrics-path"].as<std::string>();
+  config.health_path = parsed["health-path"].as<std::string>();
+  for (auto [flag, path] : {std::pair<std::string_view, const std::string*>{"--metrics-path", &config.metrics_path},
+                            {"--health-path", &config.health_path}}) {
+    if (!path->empty() && (path->front() != '/' || path->find_first_of("?# ") != std::string::npos)) {
+      fail(flag, "'" + *path + "' must be a path starting with /");
+    }
+  }
+  config.metrics_allow = AddressFilter::parse("--metrics-allow", parsed["metrics-allow"].as<std::string>());
+  config.allow_dotfiles = parsed.count("allow-dotfiles") > 0;
+  config.no_symlinks = parsed.count("no-symlinks") > 0;
+  config.mime_types_path = parsed["mime-types"].as<std::string>();
+  // The default file may be absent (the built-in table serves then); a file
+  // named on the command line must be readable.
+  if (parsed.count("mime-types") && access(config.mime_types_path.c_str(), R_OK) != 0) {
+    fail("--mime-types", "'" + config.mime_types_path + "': " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+  Config defaults;
+  cxxopts::Options options("ringhttpd", "ringhttpd " RINGHTTPD_VERSION
+                                        " - static HTTP/1.1 origin server on io_uring");
+  declare_serving_options(options, defaults);
+  declare_content_options(options, defaults);
   cxxopts::ParseResult parsed;
   try {
     parsed = options.parse(argc, argv);
@@ -242,123 +356,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   }
 
   result.check_only = parsed.count("check") > 0;
-  Config& config = result.config;
-  config.root = validate_root(parsed.count("root") ? parsed["root"].as<std::string>() : "");
-  for (const std::string& text : parsed["listen"].as<std::vector<std::string>>()) {
-    for (const std::string& item : split_list(text)) {
-      config.listen.push_back(parse_listen_address(item));
-    }
-  }
-  if (config.listen.empty()) {
-    fail("--listen", "needs at least one address");
-  }
-  config.workers = static_cast<unsigned>(
-      parse_unsigned("--workers", parsed["workers"].as<std::string>(), 1, 1024));
-  config.index_files = validate_index_files(parsed["index"].as<std::string>());
-  config.keepalive_timeout_ms =
-      parse_duration_ms("--keepalive-timeout", parsed["keepalive-timeout"].as<std::string>());
-  config.keepalive_requests = static_cast<uint32_t>(parse_unsigned(
-      "--keepalive-requests", parsed["keepalive-requests"].as<std::string>(), 0, 1'000'000'000));
-  config.header_timeout_ms =
-      parse_duration_ms("--header-timeout", parsed["header-timeout"].as<std::string>());
-  config.shutdown_timeout_ms =
-      parse_duration_ms("--shutdown-timeout", parsed["shutdown-timeout"].as<std::string>());
-  config.send_timeout_ms = parse_duration_ms("--send-timeout", parsed["send-timeout"].as<std::string>());
-  if (config.send_timeout_ms == 0) {
-    fail("--send-timeout", "must be more than 0");
-  }
-  if (config.header_timeout_ms == 0) {
-    fail("--header-timeout", "must be more than 0");
-  }
-  if (config.keepalive_timeout_ms == 0) {
-    fail("--keepalive-timeout", "must be more than 0");
-  }
-  config.max_header_bytes = static_cast<uint32_t>(
-      parse_unsigned("--max-header", parsed["max-header"].as<std::string>(), 1024, 1 << 20));
-  config.max_uri_bytes = static_cast<uint32_t>(parse_unsigned(
-      "--max-uri", parsed["max-uri"].as<std::string>(), 256, config.max_header_bytes));
-  uint32_t max_connections = static_cast<uint32_t>(parse_unsigned(
-      "--max-connections", parsed["max-connections"].as<std::string>(), 0, 1'000'000));
-  uint64_t fd_share = fd_share_per_worker(config.workers);
-  config.max_connections = max_connections != 0
-                               ? max_connections
-                               : static_cast<uint32_t>(std::clamp<uint64_t>(fd_share, 16, 1'000'000));
-  config.cache_entries = static_cast<uint32_t>(std::min<uint64_t>(
-      parse_unsigned("--cache-entries", parsed["cache-entries"].as<std::string>(), 0, 10'000'000),
-      fd_share));
-  config.cache_valid_ms = parse_duration_ms("--cache-valid", parsed["cache-valid"].as<std::string>());
-  config.cache_body_max_bytes = static_cast<uint32_t>(parse_unsigned(
-      "--cache-body-max", parsed["cache-body-max"].as<std::string>(), 0, 16u << 20));
-  config.cache_body_total_bytes = parse_unsigned(
-      "--cache-body-bytes", parsed["cache-body-bytes"].as<std::string>(), 0, 1ull << 40);
-  config.max_ranges = static_cast<uint32_t>(
-      parse_unsigned("--max-ranges", parsed["max-ranges"].as<std::string>(), 1, 32));
-  config.pipe_size_bytes = static_cast<uint32_t>(
-      parse_unsigned("--pipe-size", parsed["pipe-size"].as<std::string>(), 4096, 1 << 20));
-  config.access_log = parsed["access-log"].as<std::string>();
-  if (config.access_log.empty()) {
-    fail("--access-log", "empty: give a path, - for stdout, or off");
-  }
-  std::string log_format = parsed["log-format"].as<std::string>();
-  if (log_format != "combined" && log_format != "common") {
-    fail("--log-format", "'" + log_format + "' is not combined or common");
-  }
-  config.log_combined = log_format == "combined";
-  config.log_flush_ms = parse_duration_ms("--log-flush", parsed["log-flush"].as<std::string>());
-  std::string level = parsed["log-level"].as<std::string>();
-  if (level == "error") {
-    config.log_level = 0;
-  } else if (level == "warn") {
-    config.log_level = 1;
-  } else if (level == "info") {
-    config.log_level = 2;
-  } else {
-    fail("--log-level", "'" + level + "' is not error, warn or info");
-  }
-  if (parsed.count("header")) {
-    for (const std::string& rule : parsed["header"].as<std::vector<std::string>>()) {
-      config.header_rules.headers.push_back(parse_header_rule(rule));
-    }
-  }
-  if (parsed.count("expires")) {
-    for (const std::string& rule : parsed["expires"].as<std::vector<std::string>>()) {
-      config.header_rules.expires.push_back(parse_expires_rule(rule));
-    }
-  }
-  config.precompressed.clear();
-  if (std::string codings = parsed["precompressed"].as<std::string>(); codings != "off") {
-    for (const std::string& name : split_list(codings)) {
-      ContentCoding coding = name == "br"     ? ContentCoding::br
-                             : name == "zstd" ? ContentCoding::zstd
-                             : name == "gzip" ? ContentCoding::gzip
-                                              : (fail("--precompressed", "'" + name +
-                                                      "' is not br, zstd or gzip (or off)"),
-                                                 ContentCoding::br);
-      if (std::find(config.precompressed.begin(), config.precompressed.end(), coding) !=
-          config.precompressed.end()) {
-        fail("--precompressed", "'" + name + "' is listed twice");
-      }
-      config.precompressed.push_back(coding);
-    }
-  }
-  config.vhosts = parsed.count("vhosts") > 0;
-  config.metrics_path = parsed["metrics-path"].as<std::string>();
-  config.health_path = parsed["health-path"].as<std::string>();
-  for (auto [flag, path] : {std::pair<std::string_view, const std::string*>{"--metrics-path", &config.metrics_path},
-                            {"--health-path", &config.health_path}}) {
-    if (!path->empty() && (path->front() != '/' || path->find_first_of("?# ") != std::string::npos)) {
-      fail(flag, "'" + *path + "' must be a path starting with /");
-    }
-  }
-  config.metrics_allow = AddressFilter::parse("--metrics-allow", parsed["metrics-allow"].as<std::string>());
-  config.allow_dotfiles = parsed.count("allow-dotfiles") > 0;
-  config.no_symlinks = parsed.count("no-symlinks") > 0;
-  config.mime_types_path = parsed["mime-types"].as<std::string>();
-  // The default file may be absent (the built-in table serves then); a file
-  // named on the command line must be readable.
-  if (parsed.count("mime-types") && access(config.mime_types_path.c_str(), R_OK) != 0) {
-    fail("--mime-types", "'" + config.mime_types_path + "': " + std::strerror(errno));
-  }
+  read_connection_flags(parsed, result.config);
+  read_capacity_flags(parsed, result.config);
+  read_log_flags(parsed, result.config);
+  read_site_flags(parsed, result.config);
   return result;
 }
 

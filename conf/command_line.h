@@ -25,6 +25,9 @@ struct CommandLine {
 
 CommandLine parse_command_line(int argc, const char* const* argv);
 
+// A whole number from min to max; ConfigError naming `flag` otherwise.
+uint64_t parse_unsigned(std::string_view flag, std::string_view text, uint64_t min, uint64_t max);
+
 // "15" (seconds), "15s", "500ms", "2m", "1h", "1d" -> milliseconds (the
 // units of conf/duration.h), at most 24 hours.
 // Throws ConfigError naming `flag` on a malformed or out-of-range value.

@@ -26,7 +26,7 @@ Input::Input(const Config& config, const LoopState& loop, OpQueue& ops,
 // sent, and a client pipelining faster than we answer would then need
 // unbounded buffering or a cancel race. Armed on demand, unread requests stay
 // in the socket and TCP pushes back (uring/KERNEL.md, "RECV on an empty
-// socket"; multishot measured in bench/RESULTS.md: no gain).
+// socket"). Multishot RECV measured no gain (bench/RESULTS.md).
 void Input::arm(Connection& connection) {
   io_uring_sqe* sqe = _ops.queue(connection, Op::recv);
   Exchange* exchange = connection.exchange;

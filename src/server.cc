@@ -198,82 +198,95 @@ int check_configuration(const Config& config) {
   return 0;
 }
 
-int run_server(const Config& config) {
-  log_threshold = static_cast<LogLevel>(config.log_level);
-  // splice() to a socket the client closed raises SIGPIPE in the io-wq
-  // thread doing it (MSG_NOSIGNAL covers only send); it would kill the process.
-  signal(SIGPIPE, SIG_IGN);
+namespace {
 
-  try {
-    check_io_uring();
-  } catch (const uring::RingUnavailable& error) {
-    log_error("ringhttpd: %s", error.what());
-    return 1;
+// What the process opens before any worker starts; closed when it ends,
+// after the workers have joined.
+struct ProcessResources {
+  int root_fd = -1;
+  ListenerSet listeners;
+  std::vector<std::atomic<int>> log_slots;
+  int stop_fd = -1;  // becomes readable when the workers are to stop
+
+  ProcessResources() = default;
+  ProcessResources(const ProcessResources&) = delete;
+  ProcessResources& operator=(const ProcessResources&) = delete;
+  ~ProcessResources() {
+    close_listeners(listeners);
+    for (std::atomic<int>& slot : log_slots) {
+      if (int untaken = slot.exchange(-1); untaken >= 0) {
+        close(untaken);
+      }
+    }
+    for (int fd : {stop_fd, root_fd}) {
+      if (fd >= 0) {
+        close(fd);
+      }
+    }
   }
+};
 
-  MimeTypes mime_types;
-  mime_types.load_file(config.mime_types_path);  // absent: the built-in table serves
-
-  int root_fd = open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) {
+// The docroot, the listeners and the access log: 0, or the exit status
+// when one cannot be opened (the reason said in one line).
+int open_resources(const Config& config, ProcessResources& resources) {
+  resources.root_fd = open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (resources.root_fd < 0) {
     log_error("ringhttpd: --root: '%s': %s", config.root.c_str(), strerror(errno));
     return 1;
   }
-
-  ListenerSet listeners;
   try {
     // Socket-activated (LISTEN_FDS): the inherited sockets, and --listen is
     // not used; a restart then refuses no connection attempt, since systemd
     // holds the listener meanwhile.
-    listeners = inherit_listeners(config.workers);
-    if (!listeners.inherited) {
-      listeners = open_listeners(config.listen, config.workers);
+    resources.listeners = inherit_listeners(config.workers);
+    if (!resources.listeners.inherited) {
+      resources.listeners = open_listeners(config.listen, config.workers);
     }
   } catch (const std::exception& error) {
     log_error("ringhttpd: %s", error.what());
-    close(root_fd);
     return 1;
   }
-
-  std::vector<std::atomic<int>> log_slots(config.workers);
-  for (std::atomic<int>& slot : log_slots) {
+  resources.log_slots = std::vector<std::atomic<int>>(config.workers);
+  for (std::atomic<int>& slot : resources.log_slots) {
     slot = -1;
   }
   if (config.access_log != "off") {
     int log_fd = open_access_log(config.access_log);
     if (log_fd < 0) {
       log_error("ringhttpd: --access-log: '%s': %s", config.access_log.c_str(), strerror(errno));
-      close_listeners(listeners);
-      close(root_fd);
       return 2;
     }
-    hand_out_log(log_fd, log_slots);
+    hand_out_log(log_fd, resources.log_slots);
     close(log_fd);
   }
+  resources.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  return 0;
+}
 
-  int stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  std::atomic<uint64_t> cache_generation{0};
-  VhostTable vhosts(config.root);
-  if (config.vhosts) {
-    vhosts.rescan();
+void announce(const Config& config, const ListenerSet& listeners, ServiceNotifier& notifier) {
+  std::string listening;
+  for (const std::string& address : listeners.bound_addresses) {
+    std::printf("ringhttpd: listening on http://%s/ (%u workers, root %s)\n", address.c_str(),
+                config.workers, config.root.c_str());
+    listening += (listening.empty() ? "" : ", ") + address;
   }
-  WorkerContext context{&config,  &mime_types, root_fd, stop_fd, config.vhosts ? &vhosts : nullptr,
-                        &cache_generation, nullptr};
+  std::fflush(stdout);
+  // READY=1 only now: every worker has its ring and its listener.
+  notifier.ready("listening on " + listening);
+}
 
-  // Signals go to this thread only, through sigwaitinfo below.
-  sigset_t signals = handled_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  auto stats = std::make_unique<WorkerStats[]>(config.workers);
-  context.all_stats = stats.get();
-  ServiceNotifier notifier;
+// Starts one thread per worker, serves until SIGTERM/SIGINT, stops them.
+int serve(Supervision& supervision, const WorkerContext& context, ProcessResources& resources,
+          WorkerStats* stats) {
+  const Config& config = supervision.config;
   std::latch ready(config.workers);
   std::atomic<bool> start_failed{false};
   std::vector<std::thread> threads;
   for (unsigned index = 0; index < config.workers; ++index) {
     threads.emplace_back([&, index] {
       try {
-        Worker worker(index, context, listeners.sockets[index], log_slots[index], stats[index]);
+        Worker worker(index, context, resources.listeners.sockets[index],
+                      resources.log_slots[index], stats[index]);
         ready.count_down();
         worker.run();
       } catch (const std::exception& error) {
@@ -284,41 +297,57 @@ int run_server(const Config& config) {
     });
   }
   ready.wait();
-
-  int exit_status = 0;
-  if (start_failed) {
-    exit_status = 1;
-  } else {
-    std::string listening;
-    for (const std::string& address : listeners.bound_addresses) {
-      std::printf("ringhttpd: listening on http://%s/ (%u workers, root %s)\n", address.c_str(),
-                  config.workers, config.root.c_str());
-      listening += (listening.empty() ? "" : ", ") + address;
-    }
-    std::fflush(stdout);
-    // READY=1 only now: every worker has its ring and its listener.
-    notifier.ready("listening on " + listening);
-    Supervision supervision{config, signals, vhosts, cache_generation, log_slots, stats.get(), notifier};
+  if (!start_failed) {
+    announce(config, resources.listeners, supervision.notifier);
     supervise(supervision);
-    notifier.stopping();
+    supervision.notifier.stopping();
   }
-
   uint64_t one = 1;
-  if (write(stop_fd, &one, sizeof one) != sizeof one) {
+  if (write(resources.stop_fd, &one, sizeof one) != sizeof one) {
     log_error("ringhttpd: cannot signal the workers to stop: %s", strerror(errno));
   }
   for (std::thread& thread : threads) {
     thread.join();
   }
-  close_listeners(listeners);
-  for (std::atomic<int>& slot : log_slots) {
-    if (int untaken = slot.exchange(-1); untaken >= 0) {
-      close(untaken);
-    }
+  return start_failed ? 1 : 0;
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  log_threshold = static_cast<LogLevel>(config.log_level);
+  // splice() to a socket the client closed raises SIGPIPE in the io-wq
+  // thread doing it (MSG_NOSIGNAL covers only send); it would kill the
+  // process (uring/KERNEL.md, "SIGPIPE from splice").
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    check_io_uring();
+  } catch (const uring::RingUnavailable& error) {
+    log_error("ringhttpd: %s", error.what());
+    return 1;
   }
-  close(stop_fd);
-  close(root_fd);
-  return exit_status;
+  MimeTypes mime_types;
+  mime_types.load_file(config.mime_types_path);  // absent: the built-in table serves
+  ProcessResources resources;
+  if (int status = open_resources(config, resources); status != 0) {
+    return status;
+  }
+  std::atomic<uint64_t> cache_generation{0};
+  VhostTable vhosts(config.root);
+  if (config.vhosts) {
+    vhosts.rescan();
+  }
+  auto stats = std::make_unique<WorkerStats[]>(config.workers);
+  WorkerContext context{&config,           &mime_types,      resources.root_fd,
+                        resources.stop_fd, config.vhosts ? &vhosts : nullptr,
+                        &cache_generation, stats.get()};
+  // Signals go to this thread only, through sigtimedwait in supervise().
+  sigset_t signals = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ServiceNotifier notifier;
+  Supervision supervision{config, signals, vhosts, cache_generation, resources.log_slots,
+                          stats.get(), notifier};
+  return serve(supervision, context, resources, stats.get());
 }
 
 }  // namespace ringhttpd

@@ -4,8 +4,9 @@
 // Every entry of a list waits the same duration, so appending keeps the list
 // ordered by deadline, and the once-per-tick sweep only looks at heads. The
 // idle list's head is also the longest-idle connection, the one clobbered
-// when the worker is full. Linked timeouts
-// are not used: on a multishot op one would cap its whole life (design.md).
+// when the worker is full. Linked timeouts are not used: on a multishot op
+// one would cap its whole life (uring/KERNEL.md, "Linked timeouts cap
+// multishot ops").
 
 #include <cstdint>
 

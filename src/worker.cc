@@ -34,7 +34,7 @@ CacheLimits cache_limits(const Config& config) {
 uring::RingOptions ring_options(const Config& config) {
   uring::RingOptions options;
   // Every connection can have a few completions due at once; size the CQ so
-  // a burst does not overflow (multishot ops end on overflow: uring/KERNEL.md).
+  // a burst does not overflow (uring/KERNEL.md, "Multishot ends").
   uint64_t wanted = std::clamp<uint64_t>(uint64_t{config.max_connections} * 4, 4096, 1u << 19);
   options.cq_entries = static_cast<unsigned>(std::bit_ceil(wanted));
   return options;

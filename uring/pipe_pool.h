@@ -2,7 +2,7 @@
 // Per-worker pool of pipes for splice(file -> pipe -> socket). A pipe is
 // taken for the body of one response and returned empty. Pipes are not one
 // per connection: an unprivileged user has 64 MiB of pipe buffers in all,
-// after which new pipes shrink to one page (design.md).
+// after which new pipes shrink to one page (uring/KERNEL.md, "Pipe budget").
 
 #include <cstdint>
 #include <memory>

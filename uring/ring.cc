@@ -62,7 +62,8 @@ const char* opcode_name(int opcode) {
 
 Ring::Ring(const RingOptions& options) {
   // DEFER_TASKRUN halves the CPU per request against no task-run flag
-  // (design.md); it needs 6.1 and SINGLE_ISSUER. COOP_TASKRUN (5.19) next.
+  // (uring/KERNEL.md, "Task-run flags"); it needs 6.1 and SINGLE_ISSUER.
+  // COOP_TASKRUN (5.19) next.
   int result = try_setup(options, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, _ring);
   if (result == -EINVAL) {
     result = try_setup(options, IORING_SETUP_COOP_TASKRUN, _ring);

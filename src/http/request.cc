@@ -1,6 +1,7 @@
 #include "src/http/request.h"
 
 #include <array>
+#include <optional>
 
 #include "conf/text.h"
 
@@ -206,48 +207,54 @@ uint16_t validate_head(Request& out, const FramingState& state) {
   return 0;
 }
 
-}  // namespace
-
-ParseResult parse_request(std::string_view in, const ParseLimits& limits, Request& out) {
-  out = Request{};
+// Where a parse stands in its input.
+struct Cursor {
+  std::string_view in;
+  const ParseLimits& limits;
   size_t pos = 0;
-  // RFC 9112 §2.2: ignore empty lines before the request-line.
-  while (pos + 1 < in.size() && in[pos] == '\r' && in[pos + 1] == '\n') {
-    pos += 2;
-  }
-  const size_t line_start = pos;
+  size_t line_start = 0;  // of the request-line
 
-  // method SP request-target SP HTTP-version CRLF
-  while (pos < in.size() && is_tchar(static_cast<unsigned char>(in[pos]))) {
-    ++pos;
+  bool at_end() const { return pos == in.size(); }
+  unsigned char byte() const { return static_cast<unsigned char>(in[pos]); }
+  ParseResult more(bool in_request_line) const {
+    return incomplete(in, line_start, in_request_line, limits);
   }
-  if (pos == in.size()) {
-    return incomplete(in, line_start, true, limits);
+};
+
+// method SP request-target SP HTTP-version CRLF. nullopt once it is read
+// whole (the cursor after its CRLF); else what the head comes to.
+std::optional<ParseResult> parse_request_line(Cursor& at, Request& out) {
+  std::string_view in = at.in;
+  while (!at.at_end() && is_tchar(at.byte())) {
+    ++at.pos;
   }
-  if (pos == line_start || in[pos] != ' ') {
+  if (at.at_end()) {
+    return at.more(true);
+  }
+  if (at.pos == at.line_start || in[at.pos] != ' ') {
     return fail(400);
   }
-  out.method_text = in.substr(line_start, pos - line_start);
-  const size_t target_start = ++pos;
-  while (pos < in.size() && is_target_char(static_cast<unsigned char>(in[pos]))) {
-    ++pos;
+  out.method_text = in.substr(at.line_start, at.pos - at.line_start);
+  const size_t target_start = ++at.pos;
+  while (!at.at_end() && is_target_char(at.byte())) {
+    ++at.pos;
   }
-  if (pos == in.size()) {
-    return incomplete(in, line_start, true, limits);
+  if (at.at_end()) {
+    return at.more(true);
   }
-  if (pos == target_start || in[pos] != ' ') {
+  if (at.pos == target_start || in[at.pos] != ' ') {
     return fail(400);
   }
-  out.target = in.substr(target_start, pos - target_start);
-  ++pos;
+  out.target = in.substr(target_start, at.pos - target_start);
+  ++at.pos;
 
   constexpr std::string_view version_prefix = "HTTP/";
-  std::string_view rest = in.substr(pos);
+  std::string_view rest = in.substr(at.pos);
   if (rest.substr(0, version_prefix.size()) != version_prefix.substr(0, rest.size())) {
     return fail(400);
   }
   if (rest.size() < 10) {
-    return incomplete(in, line_start, true, limits);
+    return at.more(true);
   }
   unsigned char major = static_cast<unsigned char>(rest[5]);
   unsigned char minor = static_cast<unsigned char>(rest[7]);
@@ -255,75 +262,100 @@ ParseResult parse_request(std::string_view in, const ParseLimits& limits, Reques
       rest[9] != '\n') {
     return fail(400);
   }
-  if (pos + 8 - line_start > limits.max_request_line_bytes) {
+  if (at.pos + 8 - at.line_start > at.limits.max_request_line_bytes) {
     return fail(414);
   }
   if (major != '1') {
     return fail(505);
   }
   out.version_minor = minor == '0' ? 0 : 1;
-  pos += 10;
+  at.pos += 10;
+  return std::nullopt;
+}
 
+// One field line, name ":" OWS value OWS CRLF, applied to `out`. nullopt
+// once it is read whole; else what the head comes to. A line starting
+// with whitespace is obs-fold (or whitespace before the first field): both
+// are refused (RFC 9112 §5.2, §2.2).
+std::optional<ParseResult> parse_field_line(Cursor& at, Request& out, FramingState& state) {
+  std::string_view in = at.in;
+  const size_t name_start = at.pos;
+  while (!at.at_end() && is_tchar(at.byte())) {
+    ++at.pos;
+  }
+  if (at.at_end()) {
+    return at.more(false);
+  }
+  if (at.pos == name_start || in[at.pos] != ':') {
+    return fail(400);  // empty name, space before the colon, or a bad byte
+  }
+  std::string_view name = in.substr(name_start, at.pos - name_start);
+  const size_t value_start = ++at.pos;
+  while (!at.at_end() && is_field_value_char(at.byte())) {
+    ++at.pos;
+  }
+  if (at.at_end()) {
+    return at.more(false);
+  }
+  if (in[at.pos] != '\r') {
+    return fail(400);  // a control byte or a bare LF in a value
+  }
+  if (at.pos + 1 == in.size()) {
+    return at.more(false);
+  }
+  if (in[at.pos + 1] != '\n') {
+    return fail(400);  // bare CR
+  }
+  std::string_view value = trim_ows(in.substr(value_start, at.pos - value_start));
+  at.pos += 2;
+  if (++out.header_count > at.limits.max_header_count || at.pos > at.limits.max_header_bytes) {
+    return fail(431);
+  }
+  if (uint16_t status = apply_header(name, value, out, state); status != 0) {
+    return fail(status);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ParseResult parse_request(std::string_view in, const ParseLimits& limits, Request& out) {
+  out = Request{};
+  Cursor at{in, limits};
+  // RFC 9112 §2.2: ignore empty lines before the request-line.
+  while (at.pos + 1 < in.size() && in[at.pos] == '\r' && in[at.pos + 1] == '\n') {
+    at.pos += 2;
+  }
+  at.line_start = at.pos;
+  if (std::optional<ParseResult> ended = parse_request_line(at, out)) {
+    return *ended;
+  }
   FramingState state;
   for (;;) {
-    if (pos >= in.size()) {
-      return incomplete(in, line_start, false, limits);
+    if (at.pos >= in.size()) {
+      return at.more(false);
     }
-    if (in[pos] == '\r') {
-      if (pos + 1 == in.size()) {
-        return incomplete(in, line_start, false, limits);
+    if (in[at.pos] == '\r') {
+      if (at.pos + 1 == in.size()) {
+        return at.more(false);
       }
-      if (in[pos + 1] != '\n') {
+      if (in[at.pos + 1] != '\n') {
         return fail(400);
       }
-      pos += 2;
-      break;
+      at.pos += 2;
+      break;  // the empty line: the head is whole
     }
-    // A line starting with whitespace is obs-fold (or whitespace before the
-    // first field): both are refused (RFC 9112 §5.2, §2.2).
-    const size_t name_start = pos;
-    while (pos < in.size() && is_tchar(static_cast<unsigned char>(in[pos]))) {
-      ++pos;
-    }
-    if (pos == in.size()) {
-      return incomplete(in, line_start, false, limits);
-    }
-    if (pos == name_start || in[pos] != ':') {
-      return fail(400);  // empty name, space before the colon, or a bad byte
-    }
-    std::string_view name = in.substr(name_start, pos - name_start);
-    const size_t value_start = ++pos;
-    while (pos < in.size() && is_field_value_char(static_cast<unsigned char>(in[pos]))) {
-      ++pos;
-    }
-    if (pos == in.size()) {
-      return incomplete(in, line_start, false, limits);
-    }
-    if (in[pos] != '\r') {
-      return fail(400);  // a control byte or a bare LF in a value
-    }
-    if (pos + 1 == in.size()) {
-      return incomplete(in, line_start, false, limits);
-    }
-    if (in[pos + 1] != '\n') {
-      return fail(400);  // bare CR
-    }
-    std::string_view value = trim_ows(in.substr(value_start, pos - value_start));
-    pos += 2;
-    if (++out.header_count > limits.max_header_count || pos > limits.max_header_bytes) {
-      return fail(431);
-    }
-    if (uint16_t status = apply_header(name, value, out, state); status != 0) {
-      return fail(status);
+    if (std::optional<ParseResult> ended = parse_field_line(at, out, state)) {
+      return *ended;
     }
   }
-  if (pos > limits.max_header_bytes) {
+  if (at.pos > limits.max_header_bytes) {
     return fail(431);
   }
   if (uint16_t status = validate_head(out, state); status != 0) {
     return fail(status);
   }
-  return {ParseStatus::complete, 0, static_cast<uint32_t>(pos)};
+  return {ParseStatus::complete, 0, static_cast<uint32_t>(at.pos)};
 }
 
 }  // namespace ringhttpd

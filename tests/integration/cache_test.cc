@@ -109,7 +109,7 @@ TEST_F(CacheTest, ZeroEntriesServesWithoutCaching) {
   EXPECT_EQ(client.get("/nothing").status, 404);
 }
 
-// design.md: a splice resolves its fd when it runs. If eviction closed the
+// uring/KERNEL.md, "Splices resolve descriptors late": a splice resolves its fd when it runs. If eviction closed the
 // fd of a file still being sent, the next file opened would reuse the
 // number, and the rest of the response would be that file's bytes.
 TEST_F(CacheTest, EvictionDuringAnInFlightResponseStillSendsTheRightBytes) {

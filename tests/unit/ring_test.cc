@@ -142,7 +142,7 @@ TEST(BufferRing, RecvPicksAProvidedBufferAndRunsOutWithEnobufs) {
   close(pair[1]);
 }
 
-// design.md: "a splice that moves fewer bytes than asked breaks its link".
+// uring/KERNEL.md, "Short splices break links": a splice that moves fewer bytes than asked breaks its link.
 // The send chain's short-count handling depends on exactly this.
 TEST(Splice, ShortSpliceBreaksTheLink) {
   std::string path = temp_file(std::string(100, 'a'));
