@@ -1,5 +1,6 @@
 #include "cache/file_cache.h"
 
+#include <cassert>
 #include <cstring>
 
 #include "cache/http_date.h"
@@ -159,6 +160,7 @@ char* FileCache::body_buffer(CacheEntry* entry) {
 void FileCache::body_filled(CacheEntry* entry) { entry->body_ready = true; }
 
 void FileCache::drop_charge(CacheEntry* entry) {
+  assert(_counters.body_bytes >= entry->body_charged_bytes);
   _counters.body_bytes -= entry->body_charged_bytes;
   entry->body_charged_bytes = 0;
 }
@@ -177,6 +179,7 @@ void FileCache::invalidate(CacheEntry* entry) {
   _map.erase(std::string_view(entry->key));
   lru_unlink(entry);
   entry->in_map = false;
+  assert(_counters.entries > 0);
   --_counters.entries;
   if (entry->references == 0) {
     destroy(entry);
@@ -190,15 +193,18 @@ void FileCache::clear() {
 }
 
 void FileCache::release(CacheEntry* entry) {
+  assert(entry->references > 0);
   if (--entry->references == 0 && !entry->in_map) {
     destroy(entry);
   }
 }
 
 void FileCache::destroy(CacheEntry* entry) {
+  assert(entry->references == 0 && !entry->in_map);
   if (entry->fd >= 0) {
     _closer.close_fd(entry->fd);
     entry->fd = -1;
+    assert(_counters.open_fds > 0);
     --_counters.open_fds;
   }
   drop_body(entry);

@@ -18,6 +18,7 @@
 // No io_uring in here: the worker does the I/O and reports results, so this
 // is tested alone. Closing an fd goes through the FdCloser it is given.
 
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -135,7 +136,10 @@ class FileCache {
   // Drops every entry (SIGHUP).
   void clear();
 
-  void acquire(CacheEntry* entry) { ++entry->references; }
+  void acquire(CacheEntry* entry) {
+    assert(entry->references < UINT32_MAX);
+    ++entry->references;
+  }
   void release(CacheEntry* entry);
 
   const CacheCounters& counters() const { return _counters; }

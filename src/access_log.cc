@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cassert>
 #include <cstring>
 
 namespace ringhttpd {
@@ -188,11 +189,13 @@ std::string_view LogBuffers::write_next() {
     return {};
   }
   const Buffer& buffer = _buffers[(_sealed_head + _in_flight) % log_buffer_count];
+  assert(buffer.used > 0);
   ++_in_flight;
   return {buffer.bytes.data(), buffer.used};
 }
 
 void LogBuffers::write_done(int result) {
+  assert(_in_flight > 0 && _in_flight <= _sealed_count);
   Buffer& buffer = _buffers[_sealed_head];
   --_in_flight;
   if (result == -ECANCELED) {
@@ -209,6 +212,7 @@ void LogBuffers::write_done(int result) {
   buffer.used = 0;
   buffer.entries = 0;
   _sealed_head = (_sealed_head + 1) % log_buffer_count;
+  assert(_sealed_count > 0);
   --_sealed_count;
 }
 

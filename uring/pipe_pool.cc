@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 
 namespace ringhttpd::uring {
@@ -87,6 +88,7 @@ void PipePool::shrink(Pipe& pipe) {
   fcntl(pipe.write_fd, F_SETPIPE_SZ, static_cast<int>(_wanted_bytes));
   pipe.capacity_bytes = capacity_of(pipe);
   pipe.grown = false;
+  assert(_grown > 0);
   --_grown;
 }
 
@@ -102,6 +104,7 @@ uint64_t PipePool::user_budget_bytes() {
 }
 
 void PipePool::release(Pipe* pipe, bool empty) {
+  assert(_free.size() < _all.size());
   if (empty) {
     if (pipe->grown) {
       shrink(*pipe);
@@ -111,10 +114,12 @@ void PipePool::release(Pipe* pipe, bool empty) {
   }
   if (pipe->grown) {
     pipe->grown = false;
+    assert(_grown > 0);
     --_grown;
   }
   close_pipe(*pipe);
   auto found = std::find_if(_all.begin(), _all.end(), [&](auto& owned) { return owned.get() == pipe; });
+  assert(found != _all.end());
   _all.erase(found);
 }
 

@@ -193,5 +193,17 @@ TEST(LogBuffers, DropsAndCountsWhenTheWriterCannotKeepUp) {
   EXPECT_TRUE(buffers.append(entry, LogFormat::combined, 0));  // room again
 }
 
+#ifndef NDEBUG
+TEST(LogBuffersDeathTest, AWriteDoneWithoutAWriteIsAsserted) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        LogBuffers buffers;
+        buffers.write_done(100);
+      },
+      "_in_flight > 0");
+}
+#endif
+
 }  // namespace
 }  // namespace ringhttpd

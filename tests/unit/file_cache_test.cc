@@ -221,5 +221,21 @@ TEST(FileInfoTest, EtagChangesWithSizeAndNanoseconds) {
   EXPECT_LE(format_etag(file, a), etag_max_bytes);
 }
 
+#ifndef NDEBUG
+// A reference released twice fails here instead of wrapping the count and
+// closing a file a queued splice still names.
+TEST_F(CacheFixture, ReleasingAnUnheldEntryIsAsserted) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        FileCache cache(limits(), closer);
+        CacheEntry* entry = cache.insert_file("/a", "a", 3, file_info(10), "text/plain", 0);
+        cache.release(entry);
+        cache.release(entry);
+      },
+      "references > 0");
+}
+#endif
+
 }  // namespace
 }  // namespace ringhttpd
