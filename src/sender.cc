@@ -112,32 +112,22 @@ SendStep Sender::queue_next_piece(Connection& connection) {
   return SendStep::pending;
 }
 
+// A chain's completions come while the exchange is held: it goes back
+// only after the last of them (closer.cc, exchange_flow.cc).
 SendStep Sender::on_sent(Connection& connection, int result) {
-  if (connection.exchange == nullptr) {
-    return SendStep::pending;
-  }
-  return after_chain(connection, _transport.on_sent(*connection.exchange, result));
+  return after_chain(connection, _transport.on_sent(exchange_of(connection), result));
 }
 
 SendStep Sender::on_spliced_in(Connection& connection, int result) {
-  if (connection.exchange == nullptr) {
-    return SendStep::pending;
-  }
-  return after_chain(connection, _transport.on_spliced_in(*connection.exchange, result));
+  return after_chain(connection, _transport.on_spliced_in(exchange_of(connection), result));
 }
 
 SendStep Sender::on_spliced_out(Connection& connection, int result) {
-  if (connection.exchange == nullptr) {
-    return SendStep::pending;
-  }
-  return after_chain(connection, _transport.on_spliced_out(*connection.exchange, result));
+  return after_chain(connection, _transport.on_spliced_out(exchange_of(connection), result));
 }
 
 SendStep Sender::on_writable(Connection& connection, int result) {
-  if (connection.exchange == nullptr) {
-    return SendStep::pending;
-  }
-  return after_chain(connection, _transport.on_writable(*connection.exchange, result));
+  return after_chain(connection, _transport.on_writable(exchange_of(connection), result));
 }
 
 SendStep Sender::after_chain(Connection& connection, bool chain_done) {

@@ -6,6 +6,7 @@
 // short counts continued. A response that makes no progress for
 // --send-timeout is cut (the deadline moves with every finished chain).
 
+#include <cassert>
 #include <cstdint>
 
 #include "conf/config.h"
@@ -45,6 +46,10 @@ class Sender {
   SendStep advance(Connection& connection);
   SendStep queue_next_piece(Connection& connection);
   bool more_follows_range(const Connection& connection) const;
+  static Exchange& exchange_of(Connection& connection) {
+    assert(connection.exchange != nullptr);
+    return *connection.exchange;
+  }
 
   const Config& _config;
   const LoopState& _loop;
