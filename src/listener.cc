@@ -51,6 +51,36 @@ int open_one(const sockaddr_storage& address, socklen_t length, const std::strin
   return fd;
 }
 
+uint16_t port_of(const sockaddr_storage& address) {
+  return ntohs(address.ss_family == AF_INET6
+                   ? reinterpret_cast<const sockaddr_in6&>(address).sin6_port
+                   : reinterpret_cast<const sockaddr_in&>(address).sin_port);
+}
+
+// SO_REUSEPORT lets any later socket of the same user join the group
+// (uring/KERNEL.md, "SO_REUSEPORT joins any socket of the same user"): a
+// second instance would start and silently take a share of the traffic. A
+// bind without it fails while anyone (any process, any user) listens on the
+// address, so one is tried first.
+void refuse_if_taken(const sockaddr_storage& address, socklen_t length, const std::string& text) {
+  int probe = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) {
+    return;  // the real socket() says why
+  }
+  int one = 1;
+  setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is no owner
+  if (address.ss_family == AF_INET6) {
+    setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  bool taken = bind(probe, reinterpret_cast<const sockaddr*>(&address), length) != 0 &&
+               errno == EADDRINUSE;
+  close(probe);
+  if (taken) {
+    throw std::runtime_error("--listen " + text +
+                             ": cannot listen: Address already in use (port in use by another process)");
+  }
+}
+
 }  // namespace
 
 ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned workers) {
@@ -59,6 +89,9 @@ ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned
   try {
     for (const ListenAddress& wanted : addresses) {
       sockaddr_storage address = wanted.address;
+      if (port_of(address) != 0) {
+        refuse_if_taken(address, wanted.address_len, wanted.text);
+      }
       for (unsigned worker = 0; worker < workers; ++worker) {
         int fd = open_one(address, wanted.address_len, wanted.text);
         set.sockets[worker].push_back(fd);

@@ -24,6 +24,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -98,6 +99,22 @@ pid_t spawn(const std::vector<std::string>& args, int stdout_fd, int stderr_fd) 
 int wait_status(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// As wait_status, but a process still running after `limit` is killed
+// (SIGKILL: 137): a server that should have refused to start fails the
+// test instead of hanging it.
+int wait_status_within(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      return wait_status(pid);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -257,7 +274,7 @@ std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny
                             : spawn(args, null_fd, stderr_fd);
   close(null_fd);
   close(stderr_fd);
-  int status = wait_status(pid);
+  int status = wait_status_within(pid, std::chrono::seconds(10));
   std::string text = slurp(pattern);
   unlink(pattern);
   return {status, text};

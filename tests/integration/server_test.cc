@@ -518,6 +518,36 @@ TEST(ServerFlags, PortInUseIsOneClearLine) {
   close(fd);
 }
 
+// Every listener sets SO_REUSEPORT so the workers share an address; a
+// second instance of the same user (or any socket that set it) would then
+// join the group silently. It must refuse to start instead.
+TEST(ServerFlags, ASecondInstanceOnAServedPortExits) {
+  TempDir root;
+  ServerProcess first(root.path(), {"--workers", "2"});
+  std::string taken = "127.0.0.1:" + std::to_string(first.port());
+  auto [status, text] = run_to_exit({"--root", root.path(), "--listen", taken});
+  EXPECT_EQ(status, 1) << text;
+  EXPECT_NE(text.find("port in use"), std::string::npos) << text;
+  // A foreign listener that set SO_REUSEPORT too, as a second ringhttpd would.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  std::string shared = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  auto [shared_status, shared_text] = run_to_exit({"--root", root.path(), "--listen", shared});
+  EXPECT_EQ(shared_status, 1) << shared_text;
+  EXPECT_NE(shared_text.find("port in use"), std::string::npos) << shared_text;
+  close(fd);
+  Client client(first.port());  // the first one still serves
+  EXPECT_EQ(client.get("/").status, 403);
+}
+
 TEST(ServerFlags, UnavailableIoUringIsOneClearLine) {
   TempDir root;
   auto [status, text] = run_to_exit({"--root", root.path(), "--listen", "127.0.0.1:0"}, true);
