@@ -127,6 +127,8 @@ void declare_serving_options(cxxopts::Options& options, const Config& defaults) 
      cxxopts::value<std::string>()->default_value(seconds(defaults.send_timeout_ms)))
     ("shutdown-timeout", "on SIGTERM, time allowed for in-flight responses",
      cxxopts::value<std::string>()->default_value(seconds(defaults.shutdown_timeout_ms)))
+    ("drain-time", "on SIGTERM, keep accepting this long (Connection: close, health 503) before "
+     "the listeners close", cxxopts::value<std::string>()->default_value("0s"))
     ("max-uri", "longest request line in bytes (414 beyond)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_uri_bytes)))
     ("max-header", "largest request header block in bytes (431 beyond)",
@@ -215,6 +217,7 @@ void read_connection_flags(const cxxopts::ParseResult& parsed, Config& config) {
   config.header_timeout_ms = parse_duration_ms("--header-timeout", text_of(parsed, "header-timeout"));
   config.shutdown_timeout_ms =
       parse_duration_ms("--shutdown-timeout", text_of(parsed, "shutdown-timeout"));
+  config.drain_time_ms = parse_duration_ms("--drain-time", text_of(parsed, "drain-time"));
   config.send_timeout_ms = positive_duration_ms(parsed, "send-timeout");
   if (config.header_timeout_ms == 0) {
     fail("--header-timeout", "must be more than 0");

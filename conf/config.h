@@ -39,6 +39,7 @@ struct Config {
   uint32_t header_timeout_ms = 10'000;       // first byte to end of header block
   uint32_t linger_timeout_ms = 2'000;        // drain after SHUT_WR, per read
   uint32_t shutdown_timeout_ms = 10'000;     // SIGTERM: wait for in-flight work
+  uint32_t drain_time_ms = 0;                // SIGTERM: keep accepting this long first
   uint32_t send_timeout_ms = 60'000;         // a response making no progress this long is cut
   uint32_t max_uri_bytes = 8 * 1024;         // request line longer -> 414
   uint32_t max_header_bytes = 16 * 1024;     // header block longer -> 431

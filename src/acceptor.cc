@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "src/log.h"
@@ -36,18 +39,27 @@ bool accept_error_names_one_connection(int error) {
 }  // namespace
 
 Acceptor::Acceptor(unsigned worker, const Config& config, const LoopState& loop, OpQueue& ops,
-                   std::vector<int> listeners, ConnectionTable& connections, Closer& closer,
-                   Input& input, const AccessLogWriter& log)
+                   std::vector<int> listeners, bool owns_listeners, ConnectionTable& connections,
+                   Closer& closer, Input& input, const AccessLogWriter& log)
     : _worker(worker),
       _config(config),
       _loop(loop),
       _ops(ops),
       _listeners(std::move(listeners)),
       _armed(_listeners.size(), false),
+      _owns_listeners(owns_listeners),
       _connections(connections),
       _closer(closer),
       _input(input),
       _log(log) {}
+
+Acceptor::~Acceptor() {
+  for (int fd : _listeners) {
+    if (_owns_listeners && fd >= 0) {
+      close(fd);
+    }
+  }
+}
 
 void Acceptor::start() {
   for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
@@ -70,11 +82,7 @@ void Acceptor::on_accept(uint32_t listener, const io_uring_cqe& cqe) {
     _armed[listener] = false;
   }
   if (cqe.res >= 0) {
-    if (_loop.stopping) {
-      close(cqe.res);
-    } else {
-      admit(cqe.res);
-    }
+    admit(cqe.res);  // also after the stop began: the kernel accepted it for us
   } else if (accept_error_names_one_connection(-cqe.res)) {
     log_info("ringhttpd: worker %u: accept: %s", _worker, strerror(-cqe.res));
   } else if (cqe.res != -ECANCELED) {
@@ -88,7 +96,12 @@ void Acceptor::on_accept(uint32_t listener, const io_uring_cqe& cqe) {
     }
     _backoff = true;
   }
-  if (!_armed[listener] && !_loop.stopping && !_backoff) {
+  if (_armed[listener]) {
+    return;
+  }
+  if (_stopped) {
+    finish(listener);
+  } else if (!_backoff) {
     arm(listener);
   }
 }
@@ -124,13 +137,17 @@ void Acceptor::admit(int fd) {
       connection->peer.set(address);
     }
   }
-  _connections.set_timer(*connection, TimerKind::header, _loop.now_ms + _config.header_timeout_ms);
+  // Once accepting has ended, a connection that sends nothing is not
+  // allowed to hold the stop for --shutdown-timeout.
+  int64_t wait_ms = _stopped ? _loop.stop_grace_ms(_config.header_timeout_ms)
+                             : _config.header_timeout_ms;
+  _connections.set_timer(*connection, TimerKind::header, _loop.now_ms + wait_ms);
   _input.arm(*connection);
 }
 
 void Acceptor::on_tick() {
   _refusal_logged = false;
-  if (_backoff && !_loop.stopping) {
+  if (_backoff && !_stopped) {
     _backoff = false;
     for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
       if (!_armed[listener]) {
@@ -141,12 +158,37 @@ void Acceptor::on_tick() {
 }
 
 void Acceptor::stop() {
+  _stopped = true;
   for (uint32_t listener = 0; listener < _listeners.size(); ++listener) {
     if (_armed[listener]) {
+      // Its last CQE (-ECANCELED, no F_MORE) finishes the listener.
       io_uring_prep_cancel64(_ops.queue_detached(Op::cancel_accept),
                              uring::encode({static_cast<uint8_t>(Op::accept), 0, listener}), 0);
+    } else {
+      finish(listener);  // paused by a back-off
     }
   }
+}
+
+// Connections the kernel completed wait in the listener's queue; closing
+// it would reset them. Taken first (the socket is non-blocking, so this
+// ends at EAGAIN), they get their responses; what arrives after the close
+// is refused, as for any port nobody listens on.
+void Acceptor::finish(uint32_t listener) {
+  int fd = _listeners[listener];
+  if (!_owns_listeners || fd < 0) {
+    return;
+  }
+  for (;;) {
+    int accepted = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (accepted >= 0) {
+      admit(accepted);
+    } else if (!accept_error_names_one_connection(errno) || errno == EAGAIN) {
+      break;
+    }
+  }
+  close(fd);
+  _listeners[listener] = -1;
 }
 
 }  // namespace ringhttpd

@@ -1,9 +1,17 @@
 #pragma once
 // Listening: a multishot ACCEPT armed on each of this worker's listeners,
 // re-armed when it ends, paused for a tick after an error that would
-// repeat at once; and the admission of each accepted connection into the
-// connection table (clobbering the longest-idle one when full, refusing
-// when none is idle), with its peer address and its header deadline.
+// repeat at once, and ended at stop; and the admission of each accepted
+// connection into the connection table (clobbering the longest-idle one
+// when full, refusing when none is idle), with its peer address and its
+// header deadline.
+//
+// At stop nothing the kernel accepted is dropped: a connection whose
+// accept completes after the stop began is admitted like any other (with
+// a short grace for its first request), and this worker's own listeners
+// give up what waits in their queues before they close. Inherited
+// listeners (socket activation) are shared and stay open: what waits in
+// them is the next instance's.
 
 #include <liburing.h>
 
@@ -22,9 +30,12 @@ namespace ringhttpd {
 
 class Acceptor {
  public:
+  // owns_listeners: the sockets are this worker's alone (its SO_REUSEPORT
+  // share of each address), to close when accepting ends.
   Acceptor(unsigned worker, const Config& config, const LoopState& loop, OpQueue& ops,
-           std::vector<int> listeners, ConnectionTable& connections, Closer& closer, Input& input,
-           const AccessLogWriter& log);
+           std::vector<int> listeners, bool owns_listeners, ConnectionTable& connections,
+           Closer& closer, Input& input, const AccessLogWriter& log);
+  ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
 
@@ -32,20 +43,26 @@ class Acceptor {
   void on_accept(uint32_t listener, const io_uring_cqe& cqe);
   // Accepting resumes after a pause; the refusal line may be said again.
   void on_tick();
-  // Stop: the armed accepts are cancelled.
+  // Accepting ends: the armed accepts are cancelled, and each listener is
+  // finished once its accept has ended.
   void stop();
+  bool stopped() const { return _stopped; }
   uint64_t refused_total() const { return _refused_total; }
 
  private:
   void arm(uint32_t listener);
   void admit(int fd);
+  // An owned listener: what the kernel has accepted is admitted, then it closes.
+  void finish(uint32_t listener);
 
   unsigned _worker;
   const Config& _config;
   const LoopState& _loop;
   OpQueue& _ops;
-  std::vector<int> _listeners;
+  std::vector<int> _listeners;  // -1 once closed
   std::vector<bool> _armed;
+  bool _owns_listeners;
+  bool _stopped = false;
   ConnectionTable& _connections;
   Closer& _closer;
   Input& _input;

@@ -12,8 +12,16 @@ namespace ringhttpd {
 struct LoopState {
   int64_t now_ms = 0;        // CLOCK_MONOTONIC_COARSE: deadlines and timers
   time_t now_seconds = 0;    // CLOCK_REALTIME_COARSE: Date, Expires, the log
-  bool stopping = false;     // SIGTERM: finish what is owed, take nothing new
-  int64_t stop_deadline_ms = 0;
+  bool stopping = false;     // SIGTERM: finish what is owed, keep nothing alive
+  int64_t stop_deadline_ms = 0;  // once accepting ended: responses under way are cut then
+
+  // Once accepting has ended, how long a connection that has sent nothing
+  // may still take to send its first request: not --shutdown-timeout, or a
+  // silent client would hold the stop that long.
+  static int64_t stop_grace_ms(int64_t header_timeout_ms) {
+    constexpr int64_t most_ms = 1000;
+    return header_timeout_ms < most_ms ? header_timeout_ms : most_ms;
+  }
 
   // Coarse clocks cost no syscall; one reading serves a whole batch.
   void refresh_clock() {

@@ -13,6 +13,7 @@
 #include <latch>
 #include <memory>
 #include <thread>
+#include <utility>
 
 #include "conf/mime_types.h"
 #include "src/listener.h"
@@ -283,10 +284,14 @@ int serve(Supervision& supervision, const WorkerContext& context, ProcessResourc
   std::atomic<bool> start_failed{false};
   std::vector<std::thread> threads;
   for (unsigned index = 0; index < config.workers; ++index) {
-    threads.emplace_back([&, index] {
+    // A worker's own listeners (its SO_REUSEPORT share) are its to close
+    // when it stops accepting; inherited ones are shared, and closed here.
+    std::vector<int> listeners = resources.listeners.inherited
+                                     ? resources.listeners.sockets[index]
+                                     : std::exchange(resources.listeners.sockets[index], {});
+    threads.emplace_back([&, index, listeners = std::move(listeners)] {
       try {
-        Worker worker(index, context, resources.listeners.sockets[index],
-                      resources.log_slots[index], stats[index]);
+        Worker worker(index, context, listeners, resources.log_slots[index], stats[index]);
         ready.count_down();
         worker.run();
       } catch (const std::exception& error) {
@@ -340,7 +345,7 @@ int run_server(const Config& config) {
   auto stats = std::make_unique<WorkerStats[]>(config.workers);
   WorkerContext context{&config,           &mime_types,      resources.root_fd,
                         resources.stop_fd, config.vhosts ? &vhosts : nullptr,
-                        &cache_generation, stats.get()};
+                        &cache_generation, stats.get(), resources.listeners.inherited};
   // Signals go to this thread only, through sigtimedwait in supervise().
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);

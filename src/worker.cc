@@ -22,6 +22,13 @@ constexpr unsigned io_wq_unbounded_workers = 32;
 // part headers of a multipart/byteranges response (up to --max-ranges).
 constexpr uint32_t scratch_reserve_bytes = 8192;
 
+// Reading, with no bytes of a next request held.
+bool waits_for_a_request(const Connection& connection) {
+  return connection.state == ConnectionState::reading &&
+         (connection.exchange == nullptr ||
+          connection.exchange->in_start == connection.exchange->in_end);
+}
+
 CacheLimits cache_limits(const Config& config) {
   CacheLimits limits;
   limits.max_entries = config.cache_entries;
@@ -84,8 +91,8 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _flow(index, _config, _loop,
             {_input, _router, _resolver, _sender, _closer, _exchanges, _cache, _log},
             context.all_stats),
-      _acceptor(index, _config, _loop, _ops, std::move(listeners), _connections, _closer, _input,
-                _log) {
+      _acceptor(index, _config, _loop, _ops, std::move(listeners), !context.listeners_inherited,
+                _connections, _closer, _input, _log) {
   _ring.require_opcodes(required_opcodes());
   // STATX, SPLICE and SHUTDOWN always run on io-wq threads (uring/KERNEL.md,
   // "Always io-wq"). With many slow readers their number must stay bounded:
@@ -112,7 +119,7 @@ void Worker::run() {
   arm_tick();
   io_uring_prep_poll_add(_ops.queue_detached(Op::stop), _context.stop_event_fd, POLLIN);
   for (;;) {
-    if (_loop.stopping && _connections.open_count() == 0) {
+    if (_acceptor.stopped() && _connections.open_count() == 0) {
       // Every response is over: write what the log still holds, then go.
       if (_log.flush_for_stop() || _loop.now_ms >= _loop.stop_deadline_ms) {
         break;
@@ -217,23 +224,55 @@ void Worker::on_tick() {
   }
   _log.on_tick();
   _acceptor.on_tick();
-  if (_loop.stopping && _loop.now_ms >= _loop.stop_deadline_ms) {
+  if (_loop.stopping && !_acceptor.stopped() && _loop.now_ms >= _drain_until_ms) {
+    end_drain();
+  }
+  if (_acceptor.stopped() && _loop.now_ms >= _loop.stop_deadline_ms) {
     _connections.for_each_open([this](Connection& connection) { _closer.abort(connection); });
   }
   arm_tick();
 }
 
+// SIGTERM. Every response from now on says Connection: close, and
+// --health-path says 503; connections idle in keep-alive close now. With
+// --drain-time, accepting goes on that long (a load balancer sees the 503
+// and moves away); then it ends.
 void Worker::on_stop() {
   _loop.stopping = true;
-  _loop.stop_deadline_ms = _loop.now_ms + _config.shutdown_timeout_ms;
-  _acceptor.stop();
-  // Idle connections close now; the others finish their response first.
+  // Deadlines, the drain and the grace are swept on the tick: a fast one
+  // keeps them close to what they say.
+  constexpr long long stopping_tick_ns = 100'000'000;
+  if (_tick_interval.tv_sec > 0 || _tick_interval.tv_nsec > stopping_tick_ns) {
+    _tick_interval = {0, stopping_tick_ns};
+  }
   _connections.for_each_open([this](Connection& connection) {
-    bool idle = connection.state == ConnectionState::reading &&
-                (connection.exchange == nullptr ||
-                 connection.exchange->in_start == connection.exchange->in_end);
-    if (idle) {
+    if (waits_for_a_request(connection) && connection.requests_started > 0) {
+      _closer.abort(connection);  // idle in keep-alive: nothing is owed
+    }
+  });
+  _drain_until_ms = _loop.now_ms + _config.drain_time_ms;
+  if (_config.drain_time_ms == 0) {
+    end_drain();
+  }
+}
+
+// Accepting ends: the listeners close (this worker's own, after taking
+// what waits in them), responses under way get --shutdown-timeout, and a
+// connection that has sent nothing yet gets a short grace, no more.
+void Worker::end_drain() {
+  _acceptor.stop();
+  _loop.stop_deadline_ms = _loop.now_ms + _config.shutdown_timeout_ms;
+  _connections.for_each_open([this](Connection& connection) {
+    if (!waits_for_a_request(connection)) {
+      return;
+    }
+    if (connection.requests_started > 0 || connection.discard_body_bytes > 0) {
       _closer.abort(connection);
+      return;
+    }
+    int64_t grace_until = _loop.now_ms + _loop.stop_grace_ms(_config.header_timeout_ms);
+    if (connection.timer.kind != TimerKind::header || connection.timer.deadline_ms > grace_until) {
+      _connections.set_timer(connection, TimerKind::header, grace_until);
     }
   });
 }

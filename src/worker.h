@@ -48,6 +48,7 @@ struct WorkerContext {
   const VhostTable* vhosts = nullptr;  // --vhosts: the host directories
   const std::atomic<uint64_t>* cache_generation = nullptr;  // bumped by SIGHUP
   const WorkerStats* all_stats = nullptr;  // every worker's, for /metrics
+  bool listeners_inherited = false;  // socket activation: shared, not this worker's to close
 };
 
 class Worker {
@@ -69,6 +70,7 @@ class Worker {
   void arm_tick();
   void on_tick();
   void on_stop();
+  void end_drain();
   void publish_stats();
 
   unsigned _index;
@@ -77,6 +79,7 @@ class Worker {
   WorkerStats& _stats;
   LoopState _loop;
   __kernel_timespec _tick_interval{};
+  int64_t _drain_until_ms = 0;  // --drain-time: accepting goes on until then
   uint64_t _cache_generation = 0;  // SIGHUP flushes the cache
 
   // Construction order is dependency order; the cache is destroyed before
