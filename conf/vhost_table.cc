@@ -1,15 +1,18 @@
 #include "conf/vhost_table.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "conf/text.h"
 
 namespace ringhttpd {
 
-void VhostTable::rescan() {
+void VhostTable::rescan(int root_fd) {
   HostSet found;
-  if (DIR* directory = opendir(_root.c_str())) {
+  int listing = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (DIR* directory = listing >= 0 ? fdopendir(listing) : nullptr) {
     while (dirent* item = readdir(directory)) {
       std::string_view name = item->d_name;
       if (name == "." || name == "..") {
@@ -18,13 +21,15 @@ void VhostTable::rescan() {
       bool is_directory = item->d_type == DT_DIR;
       if (item->d_type == DT_UNKNOWN || item->d_type == DT_LNK) {
         struct stat st {};
-        is_directory = stat((_root + "/" + item->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+        is_directory = fstatat(dirfd(directory), item->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
       }
       if (is_directory) {
         found.emplace(name);
       }
     }
     closedir(directory);
+  } else if (listing >= 0) {
+    close(listing);
   }
   std::lock_guard lock(_mutex);
   if (found != _hosts) {

@@ -1,7 +1,8 @@
 #pragma once
 // --vhosts: the host directories under the root ("example.com/",
-// "_default/"), listed by the main thread at start and every --cache-valid,
-// so a request never stats its host's directory. Workers copy the set when
+// "_default/"), listed by the main thread at start, every --cache-valid and
+// after a deploy, from the very directory the workers open under (its fd,
+// not the --root path), so a request never stats its host's directory. Workers copy the set when
 // its version changes (on their tick), and look hosts up in their own copy.
 
 #include <atomic>
@@ -19,15 +20,13 @@ using HostSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 class VhostTable {
  public:
-  explicit VhostTable(std::string root) : _root(std::move(root)) {}
-
-  // Lists the root's subdirectories; a new version when the set changed.
-  void rescan();
+  // Lists the subdirectories of the directory `root_fd` is open on (an
+  // O_PATH fd will do); a new version when the set changed.
+  void rescan(int root_fd);
   uint64_t version() const { return _version.load(std::memory_order_acquire); }
   HostSet snapshot() const;
 
  private:
-  std::string _root;
   mutable std::mutex _mutex;
   HostSet _hosts;
   std::atomic<uint64_t> _version{0};

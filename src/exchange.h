@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "cache/file_cache.h"
+#include "src/docroot.h"
 #include "src/http/range.h"
 #include "src/http/request.h"
 #include "src/plan/send_plan.h"
@@ -34,6 +35,8 @@ struct ResolveProgress {
   uint32_t key_length = 0;          // the cache key is scratch[0, key_length)
   uint32_t host_prefix_length = 0;  // --vhosts: "/host" before the request path
   int file_fd = -1;                 // opened, until the cache takes it
+  // The docroot this resolution opens under, taken at its start.
+  WorkerDocroot::Handle* root = nullptr;
 };
 
 // The sender's (sender.h) place in the plan, and its transport's

@@ -24,6 +24,7 @@ constexpr ResolveStep redirect() { return {ResolveOutcome::redirect, 301}; }
 
 ResolveStep Resolver::start(Connection& connection) {
   Exchange& exchange = *connection.exchange;
+  exchange.resolve.root = &_docroot.current();
   Lookup found_entry = _cache.find(exchange.cache_key(), _loop.now_ms);
   switch (found_entry.freshness) {
     case Freshness::fresh:
@@ -37,7 +38,7 @@ ResolveStep Resolver::start(Connection& connection) {
         _cache.acquire(found_entry.entry);
         exchange.entry = found_entry.entry;
         connection.enter(ConnectionState::resolving);
-        io_uring_prep_statx(_ops.queue(connection, Op::revalidate), _root_fd,
+        io_uring_prep_statx(_ops.queue(connection, Op::revalidate), root_fd_for_op(exchange),
                             found_entry.entry->resolved_path.c_str(), 0, statx_fields,
                             &exchange.stat_buffer);
         return pending();
@@ -68,10 +69,11 @@ ResolveStep Resolver::found(Connection& connection, CacheEntry* entry) {
 }
 
 ResolveStep Resolver::on_revalidate(Connection& connection, int result) {
+  Exchange& exchange = *connection.exchange;
+  WorkerDocroot::op_completed(*exchange.resolve.root);
   if (connection.state == ConnectionState::aborting) {
     return pending();
   }
-  Exchange& exchange = *connection.exchange;
   FileInfo fresh;
   if (result == 0) {
     fresh = FileInfo::from_statx(exchange.stat_buffer);
@@ -121,7 +123,8 @@ ResolveStep Resolver::open(Connection& connection, const char* relative_path) {
   // docroot is ever opened, whatever symlinks say.
   exchange.how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
                          (_config.no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
-  io_uring_prep_openat2(_ops.queue(connection, Op::open), _root_fd, relative_path, &exchange.how);
+  io_uring_prep_openat2(_ops.queue(connection, Op::open), root_fd_for_op(exchange), relative_path,
+                        &exchange.how);
   return pending();
 }
 
@@ -129,13 +132,14 @@ ResolveStep Resolver::open(Connection& connection, const char* relative_path) {
 // it. STATX runs on an io-wq thread (uring/KERNEL.md, "Always io-wq"): the
 // cache keeps it off the warm path.
 ResolveStep Resolver::on_open(Connection& connection, int result) {
+  Exchange& exchange = *connection.exchange;
+  WorkerDocroot::op_completed(*exchange.resolve.root);
   if (connection.state == ConnectionState::aborting) {
     if (result >= 0) {
       _closer.close_fd(result);
     }
     return pending();
   }
-  Exchange& exchange = *connection.exchange;
   ResolveProgress& resolve = exchange.resolve;
   if (result >= 0) {
     resolve.file_fd = result;
@@ -316,6 +320,11 @@ ResolveStep Resolver::sibling_done(Connection& connection, CacheEntry* sibling) 
   }
   ++exchange.resolve.next_coding;
   return next_sibling(connection);
+}
+
+int Resolver::root_fd_for_op(Exchange& exchange) {
+  WorkerDocroot::op_queued(*exchange.resolve.root);
+  return exchange.resolve.root->directory->fd;
 }
 
 void Resolver::remember_answer(const Exchange& exchange, EntryKind kind, uint16_t status) {

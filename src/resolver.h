@@ -14,6 +14,7 @@
 #include "conf/config.h"
 #include "conf/mime_types.h"
 #include "src/connection.h"
+#include "src/docroot.h"
 #include "src/fd_closer.h"
 #include "src/loop_state.h"
 #include "src/op.h"
@@ -34,12 +35,13 @@ struct ResolveStep {
 
 class Resolver {
  public:
-  Resolver(unsigned worker, const Config& config, const MimeTypes& mime_types, int root_fd,
-           const LoopState& loop, OpQueue& ops, FileCache& cache, RingFdCloser& closer)
+  Resolver(unsigned worker, const Config& config, const MimeTypes& mime_types,
+           WorkerDocroot& docroot, const LoopState& loop, OpQueue& ops, FileCache& cache,
+           RingFdCloser& closer)
       : _worker(worker),
         _config(config),
         _mime_types(mime_types),
-        _root_fd(root_fd),
+        _docroot(docroot),
         _loop(loop),
         _ops(ops),
         _cache(cache),
@@ -65,12 +67,15 @@ class Resolver {
   ResolveStep next_sibling(Connection& connection);
   ResolveStep sibling_done(Connection& connection, CacheEntry* sibling);
   void remember_answer(const Exchange& exchange, EntryKind kind, uint16_t status);
+  // The directory fd of the resolution's docroot, counted as in use by one
+  // more queued operation.
+  int root_fd_for_op(Exchange& exchange);
   CacheEntry* insert_opened(Exchange& exchange, const FileInfo& info);
 
   unsigned _worker;
   const Config& _config;
   const MimeTypes& _mime_types;
-  int _root_fd;  // O_PATH directory fd every open is relative to
+  WorkerDocroot& _docroot;  // every open and revalidation is relative to it
   const LoopState& _loop;
   OpQueue& _ops;
   FileCache& _cache;

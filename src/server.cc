@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "conf/mime_types.h"
+#include "src/docroot.h"
 #include "src/listener.h"
 #include "src/op.h"
 #include "src/log.h"
@@ -77,6 +78,7 @@ void hand_out_log(int fd, std::vector<std::atomic<int>>& slots) {
 struct Supervision {
   const Config& config;
   const sigset_t& signals;
+  DocrootSource& docroot;
   VhostTable& vhosts;
   std::atomic<uint64_t>& cache_generation;
   std::vector<std::atomic<int>>& log_slots;
@@ -128,20 +130,28 @@ std::string status_line(const Supervision& s) {
   return std::to_string(connections) + " connections, " + std::to_string(requests) + " requests served";
 }
 
-// The main thread's life after start: signals, and once a second the
-// periodic duties (vhost listing, watchdog, STATUS). Returns on SIGTERM/SIGINT.
-void supervise(Supervision& s) {
-  const Config& config = s.config;
-  timespec one_second{1, 0};
-  int64_t next_rescan_ms = monotonic_ms() + std::max<uint32_t>(config.cache_valid_ms, 1000);
+// A deploy swapped the docroot (SIGHUP, or the path names another
+// directory now): workers take the new one on their tick, and with
+// --vhosts the sites are listed from it.
+void docroot_changed(Supervision& s) {
+  if (s.config.vhosts) {
+    s.vhosts.rescan(s.docroot.current()->fd);
+  }
+  log_info("ringhttpd: docroot %s opened anew", s.docroot.path().c_str());
+}
+
+// Once a second: the docroot check, the vhost listing, the watchdog, STATUS.
+struct Periodic {
+  int64_t next_rescan_ms = 0;
   int64_t next_watchdog_ms = 0;
   int64_t next_status_ms = 0;
-  for (;;) {
-    siginfo_t info{};
-    int signal_number = sigtimedwait(&s.signals, &info, &one_second);
-    int64_t now_ms = monotonic_ms();
-    if (config.vhosts && now_ms >= next_rescan_ms) {
-      s.vhosts.rescan();
+
+  void run(Supervision& s, int64_t now_ms) {
+    const Config& config = s.config;
+    if (s.docroot.refresh(false)) {
+      docroot_changed(s);
+    } else if (config.vhosts && now_ms >= next_rescan_ms) {
+      s.vhosts.rescan(s.docroot.current()->fd);
       next_rescan_ms = now_ms + std::max<uint32_t>(config.cache_valid_ms, 1000);
     }
     if (s.notifier.watchdog_interval_us() > 0 && now_ms >= next_watchdog_ms &&
@@ -153,20 +163,37 @@ void supervise(Supervision& s) {
       s.notifier.status(status_line(s));
       next_status_ms = now_ms + 5000;
     }
+  }
+};
+
+// SIGHUP reloads what can be: the docroot is opened anew (a symlink
+// resolved again), every worker empties its cache on its next tick (files
+// are opened afresh), vhosts are listed again, logs reopen.
+void reload(Supervision& s) {
+  s.docroot.refresh(true);
+  s.cache_generation.fetch_add(1, std::memory_order_relaxed);
+  docroot_changed(s);
+  log_info("ringhttpd: reloading: docroot reopened, caches flushed, logs reopened");
+}
+
+// The main thread's life after start: signals, and the periodic duties.
+// Returns on SIGTERM/SIGINT.
+void supervise(Supervision& s) {
+  timespec one_second{1, 0};
+  Periodic periodic;
+  periodic.next_rescan_ms = monotonic_ms() + std::max<uint32_t>(s.config.cache_valid_ms, 1000);
+  for (;;) {
+    siginfo_t info{};
+    int signal_number = sigtimedwait(&s.signals, &info, &one_second);
+    periodic.run(s, monotonic_ms());
     if (signal_number == SIGTERM || signal_number == SIGINT) {
       return;
     }
     if (signal_number == SIGHUP) {
-      // Reload what can be: every worker empties its cache on its next tick
-      // (files are opened afresh), vhosts are listed again, logs reopen.
-      s.cache_generation.fetch_add(1, std::memory_order_relaxed);
-      if (config.vhosts) {
-        s.vhosts.rescan();
-      }
-      log_info("ringhttpd: reloading: caches flushed, logs reopened");
+      reload(s);
     }
     if (signal_number == SIGUSR1 || signal_number == SIGHUP) {
-      reopen_access_log(config, s.log_slots);
+      reopen_access_log(s.config, s.log_slots);
     }
   }
 }
@@ -204,12 +231,12 @@ namespace {
 // What the process opens before any worker starts; closed when it ends,
 // after the workers have joined.
 struct ProcessResources {
-  int root_fd = -1;
+  explicit ProcessResources(const std::string& root) : docroot(root) {}
+  DocrootSource docroot;
   ListenerSet listeners;
   std::vector<std::atomic<int>> log_slots;
   int stop_fd = -1;  // becomes readable when the workers are to stop
 
-  ProcessResources() = default;
   ProcessResources(const ProcessResources&) = delete;
   ProcessResources& operator=(const ProcessResources&) = delete;
   ~ProcessResources() {
@@ -219,10 +246,8 @@ struct ProcessResources {
         close(untaken);
       }
     }
-    for (int fd : {stop_fd, root_fd}) {
-      if (fd >= 0) {
-        close(fd);
-      }
+    if (stop_fd >= 0) {
+      close(stop_fd);
     }
   }
 };
@@ -230,8 +255,7 @@ struct ProcessResources {
 // The docroot, the listeners and the access log: 0, or the exit status
 // when one cannot be opened (the reason said in one line).
 int open_resources(const Config& config, ProcessResources& resources) {
-  resources.root_fd = open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (resources.root_fd < 0) {
+  if (!resources.docroot.open_initial()) {
     log_error("ringhttpd: --root: '%s': %s", config.root.c_str(), strerror(errno));
     return 1;
   }
@@ -333,24 +357,24 @@ int run_server(const Config& config) {
   }
   MimeTypes mime_types;
   mime_types.load_file(config.mime_types_path);  // absent: the built-in table serves
-  ProcessResources resources;
+  ProcessResources resources(config.root);
   if (int status = open_resources(config, resources); status != 0) {
     return status;
   }
   std::atomic<uint64_t> cache_generation{0};
-  VhostTable vhosts(config.root);
+  VhostTable vhosts;
   if (config.vhosts) {
-    vhosts.rescan();
+    vhosts.rescan(resources.docroot.current()->fd);
   }
   auto stats = std::make_unique<WorkerStats[]>(config.workers);
-  WorkerContext context{&config,           &mime_types,      resources.root_fd,
+  WorkerContext context{&config,           &mime_types,      &resources.docroot,
                         resources.stop_fd, config.vhosts ? &vhosts : nullptr,
                         &cache_generation, stats.get(), resources.listeners.inherited};
   // Signals go to this thread only, through sigtimedwait in supervise().
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ServiceNotifier notifier;
-  Supervision supervision{config, signals, vhosts, cache_generation, resources.log_slots,
+  Supervision supervision{config, signals, resources.docroot, vhosts, cache_generation, resources.log_slots,
                           stats.get(), notifier};
   return serve(supervision, context, resources, stats.get());
 }

@@ -70,6 +70,7 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _context(context),
       _config(*context.config),
       _stats(stats),
+      _docroot(*context.docroot),
       _ring(ring_options(_config)),
       _ops(_ring),
       _fd_closer(_ops),
@@ -84,8 +85,7 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _closer(_config, _loop, _ops, _connections, _exchanges, _log, _recv_buffers),
       _input(_config, _loop, _ops, _recv_buffers, _exchanges, _connections),
       _router(_config, context.vhosts),
-      _resolver(index, _config, *context.mime_types, context.root_fd, _loop, _ops, _cache,
-                _fd_closer),
+      _resolver(index, _config, *context.mime_types, _docroot, _loop, _ops, _cache, _fd_closer),
       _transport(_ops, _pipes),
       _sender(_config, _loop, _connections, _transport),
       _flow(index, _config, _loop,
@@ -217,10 +217,14 @@ void Worker::on_tick() {
     }
   });
   _router.refresh_hosts();
+  bool flush = _docroot.refresh();  // a deploy: paths name files of another tree now
   if (_context.cache_generation != nullptr &&
       _context.cache_generation->load(std::memory_order_relaxed) != _cache_generation) {
     _cache_generation = _context.cache_generation->load(std::memory_order_relaxed);
-    _cache.clear();  // SIGHUP: everything is opened afresh; responses in flight keep theirs
+    flush = true;  // SIGHUP
+  }
+  if (flush) {
+    _cache.clear();  // everything is opened afresh; responses in flight keep theirs
   }
   _log.on_tick();
   _acceptor.on_tick();

@@ -22,6 +22,7 @@
 #include "src/access_log_writer.h"
 #include "src/closer.h"
 #include "src/connection_table.h"
+#include "src/docroot.h"
 #include "src/exchange_flow.h"
 #include "src/exchange_pool.h"
 #include "src/fd_closer.h"
@@ -43,7 +44,7 @@ namespace ringhttpd {
 struct WorkerContext {
   const Config* config = nullptr;
   const MimeTypes* mime_types = nullptr;
-  int root_fd = -1;        // O_PATH directory fd every open is relative to
+  const DocrootSource* docroot = nullptr;  // the directory every open is relative to
   int stop_event_fd = -1;  // becomes readable when the server stops
   const VhostTable* vhosts = nullptr;  // --vhosts: the host directories
   const std::atomic<uint64_t>* cache_generation = nullptr;  // bumped by SIGHUP
@@ -81,6 +82,7 @@ class Worker {
   __kernel_timespec _tick_interval{};
   int64_t _drain_until_ms = 0;  // --drain-time: accepting goes on until then
   uint64_t _cache_generation = 0;  // SIGHUP flushes the cache
+  WorkerDocroot _docroot;
 
   // Construction order is dependency order; the cache is destroyed before
   // the ring it closes through.

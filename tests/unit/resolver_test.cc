@@ -32,7 +32,9 @@ struct ResolverFixture : ::testing::Test {
     write("docs/index.htm", "docs index");
     fs::create_directories(root + "/empty");
     mkfifo((root + "/pipe").c_str(), 0644);
-    root_fd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    docroot = std::make_unique<DocrootSource>(root);
+    EXPECT_TRUE(docroot->open_initial());
+    worker_docroot = std::make_unique<WorkerDocroot>(*docroot);
     loop.refresh_clock();
     connection.index = 0;
     connection.fd = -1;
@@ -41,7 +43,6 @@ struct ResolverFixture : ::testing::Test {
   }
   ~ResolverFixture() override {
     tear_down();
-    close(root_fd);
     fs::remove_all(root);
   }
   void build(int64_t valid_ms) {
@@ -50,7 +51,8 @@ struct ResolverFixture : ::testing::Test {
     limits.valid_ms = valid_ms;
     cache = std::make_unique<FileCache>(limits, closer);
     exchanges = std::make_unique<ExchangePool>(4096, 4096, pipes, *cache, closer);
-    resolver = std::make_unique<Resolver>(0, config, mime_types, root_fd, loop, ops, *cache, closer);
+    resolver =
+        std::make_unique<Resolver>(0, config, mime_types, *worker_docroot, loop, ops, *cache, closer);
   }
   void tear_down() {
     if (connection.exchange != nullptr) {
@@ -120,7 +122,8 @@ struct ResolverFixture : ::testing::Test {
   Exchange& exchange() { return *connection.exchange; }
 
   std::string root;
-  int root_fd = -1;
+  std::unique_ptr<DocrootSource> docroot;
+  std::unique_ptr<WorkerDocroot> worker_docroot;
   Config config;
   MimeTypes mime_types;
   LoopState loop;

@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -31,17 +33,19 @@ TEST(Vhosts, TableListsDirectoriesAndVersionsChanges) {
   std::filesystem::create_directories(root / "a.example");
   std::filesystem::create_directories(root / "_default");
   { std::ofstream(root / "not-a-dir.txt") << "x"; }
-  VhostTable table(root.string());
-  table.rescan();
+  VhostTable table;
+  int root_fd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  table.rescan(root_fd);
   uint64_t first = table.version();
   HostSet hosts = table.snapshot();
   EXPECT_EQ(hosts, (HostSet{"a.example", "_default"}));
-  table.rescan();
+  table.rescan(root_fd);
   EXPECT_EQ(table.version(), first);  // unchanged: same version
   std::filesystem::create_directories(root / "b.example");
-  table.rescan();
+  table.rescan(root_fd);
   EXPECT_GT(table.version(), first);
   EXPECT_TRUE(table.snapshot().contains("b.example"));
+  close(root_fd);
   std::filesystem::remove_all(root);
 }
 
