@@ -21,31 +21,36 @@ FileCache::FileCache(const CacheLimits& limits, FdCloser& closer)
 
 FileCache::~FileCache() {
   // Responses are over by now: every entry left is only in the map.
-  while (_lru_head != nullptr) {
-    CacheEntry* entry = _lru_head;
-    lru_unlink(entry);
-    entry->in_map = false;
-    entry->references = 0;
-    destroy(entry);
+  for (LruList* list : {&_files, &_answers}) {
+    while (list->head != nullptr) {
+      CacheEntry* entry = list->head;
+      list->unlink(entry);
+      entry->in_map = false;
+      entry->references = 0;
+      destroy(entry);
+    }
   }
   _map.clear();
 }
 
-Lookup FileCache::find(std::string_view key, int64_t now_ms) {
+Lookup FileCache::find(std::string_view key, int64_t now_ms, bool count) {
   auto found = _map.find(key);
   if (found == _map.end()) {
-    ++_counters.misses;
+    _counters.misses += count ? 1 : 0;
     return {};
   }
   CacheEntry* entry = found->second;
-  lru_unlink(entry);
-  lru_push_front(entry);
-  if (now_ms >= entry->valid_until_ms) {
+  LruList& list = list_of(entry);
+  list.unlink(entry);
+  list.push_front(entry);
+  entry->last_used_ms = now_ms;
+  if (now_ms >= entry->valid_until_ms && !entry->revalidating) {
+    entry->revalidating = entry->kind == EntryKind::file;
     return {entry, Freshness::stale};
   }
-  ++_counters.hits;
-  if (entry->kind == EntryKind::status) {
-    ++_counters.negative_hits;
+  if (count) {
+    ++_counters.hits;
+    _counters.negative_hits += entry->kind == EntryKind::status ? 1 : 0;
   }
   return {entry, Freshness::fresh};
 }
@@ -53,8 +58,7 @@ Lookup FileCache::find(std::string_view key, int64_t now_ms) {
 CacheEntry* FileCache::insert_file(std::string_view key, std::string_view resolved_path, int fd,
                                    const FileInfo& info, std::string_view content_type,
                                    int64_t now_ms) {
-  CacheEntry* entry = take_entry(key, now_ms);
-  entry->kind = EntryKind::file;
+  CacheEntry* entry = take_entry(key, EntryKind::file, now_ms);
   entry->resolved_path.assign(resolved_path);
   entry->fd = fd;
   ++_counters.open_fds;
@@ -67,15 +71,14 @@ CacheEntry* FileCache::insert_file(std::string_view key, std::string_view resolv
 
 CacheEntry* FileCache::insert_answer(std::string_view key, EntryKind kind, uint16_t status,
                                      int64_t now_ms) {
-  CacheEntry* entry = take_entry(key, now_ms);
-  entry->kind = kind;
+  CacheEntry* entry = take_entry(key, kind, now_ms);
   entry->status = status;
   return entry;
 }
 
 // A fresh or recycled entry for `key`, in the map (when the cache keeps
 // anything) with one reference for the caller.
-CacheEntry* FileCache::take_entry(std::string_view key, int64_t now_ms) {
+CacheEntry* FileCache::take_entry(std::string_view key, EntryKind kind, int64_t now_ms) {
   if (auto found = _map.find(key); found != _map.end()) {
     invalidate(found->second);
   }
@@ -88,6 +91,7 @@ CacheEntry* FileCache::take_entry(std::string_view key, int64_t now_ms) {
   }
   CacheEntry* entry = owned.release();
   entry->key.assign(key);
+  entry->kind = kind;
   entry->status = 0;
   entry->fd = -1;
   entry->info = {};
@@ -96,27 +100,31 @@ CacheEntry* FileCache::take_entry(std::string_view key, int64_t now_ms) {
   entry->extra_fields.clear();
   entry->max_age_seconds = -1;
   entry->body_ready = false;
+  entry->revalidating = false;
   entry->valid_until_ms = now_ms + _limits.valid_ms;
+  entry->last_used_ms = now_ms;
   entry->references = 1;
   if (_limits.max_entries > 0) {
-    make_room();
+    LruList& list = list_of(entry);
+    make_room(list);
     _map.emplace(std::string_view(entry->key), entry);
     entry->in_map = true;
-    lru_push_front(entry);
+    list.push_front(entry);
     ++_counters.entries;
   }
   return entry;
 }
 
-void FileCache::make_room() {
-  while (_map.size() >= _limits.max_entries && _lru_tail != nullptr) {
+void FileCache::make_room(LruList& list) {
+  while (list.size >= _limits.max_entries && list.tail != nullptr) {
     ++_counters.evictions;
-    invalidate(_lru_tail);
+    invalidate(list.tail);
   }
 }
 
 bool FileCache::revalidate(CacheEntry* entry, const FileInfo* fresh, int64_t now_ms) {
   ++_counters.revalidations;
+  entry->revalidating = false;
   if (fresh != nullptr && fresh->same_version(entry->info)) {
     entry->valid_until_ms = now_ms + _limits.valid_ms;
     return true;
@@ -133,7 +141,7 @@ char* FileCache::body_buffer(CacheEntry* entry) {
     return nullptr;
   }
   // Make room in the byte budget from the LRU end, a few entries at most.
-  CacheEntry* candidate = _lru_tail;
+  CacheEntry* candidate = _files.tail;
   for (int step = 0; step < max_body_evictions &&
                      _counters.body_bytes + size > _limits.body_total_bytes && candidate != nullptr;
        ++step) {
@@ -177,7 +185,7 @@ void FileCache::invalidate(CacheEntry* entry) {
     return;
   }
   _map.erase(std::string_view(entry->key));
-  lru_unlink(entry);
+  list_of(entry).unlink(entry);
   entry->in_map = false;
   assert(_counters.entries > 0);
   --_counters.entries;
@@ -187,9 +195,29 @@ void FileCache::invalidate(CacheEntry* entry) {
 }
 
 void FileCache::clear() {
-  while (_lru_head != nullptr) {
-    invalidate(_lru_head);
+  for (LruList* list : {&_files, &_answers}) {
+    while (list->head != nullptr) {
+      invalidate(list->head);
+    }
   }
+}
+
+// The least recently used entries are at the tails: the first one used
+// since the cut-off ends the walk.
+size_t FileCache::expire_idle(int64_t now_ms, size_t most) {
+  if (_limits.idle_ms <= 0) {
+    return 0;
+  }
+  size_t dropped = 0;
+  for (LruList* list : {&_files, &_answers}) {
+    while (dropped < most && list->tail != nullptr &&
+           now_ms - list->tail->last_used_ms >= _limits.idle_ms) {
+      invalidate(list->tail);
+      ++dropped;
+    }
+  }
+  _counters.expired += dropped;
+  return dropped;
 }
 
 void FileCache::release(CacheEntry* entry) {
@@ -211,29 +239,36 @@ void FileCache::destroy(CacheEntry* entry) {
   _spare.emplace_back(entry);
 }
 
-void FileCache::lru_push_front(CacheEntry* entry) {
+void FileCache::LruList::push_front(CacheEntry* entry) {
   entry->lru_prev = nullptr;
-  entry->lru_next = _lru_head;
-  if (_lru_head != nullptr) {
-    _lru_head->lru_prev = entry;
+  entry->lru_next = head;
+  if (head != nullptr) {
+    head->lru_prev = entry;
   } else {
-    _lru_tail = entry;
+    tail = entry;
   }
-  _lru_head = entry;
+  head = entry;
+  ++size;
 }
 
-void FileCache::lru_unlink(CacheEntry* entry) {
+void FileCache::LruList::unlink(CacheEntry* entry) {
+  bool linked = entry->lru_prev != nullptr || entry->lru_next != nullptr || head == entry;
+  if (!linked) {
+    return;
+  }
   if (entry->lru_prev != nullptr) {
     entry->lru_prev->lru_next = entry->lru_next;
-  } else if (_lru_head == entry) {
-    _lru_head = entry->lru_next;
+  } else {
+    head = entry->lru_next;
   }
   if (entry->lru_next != nullptr) {
     entry->lru_next->lru_prev = entry->lru_prev;
-  } else if (_lru_tail == entry) {
-    _lru_tail = entry->lru_prev;
+  } else {
+    tail = entry->lru_prev;
   }
   entry->lru_prev = entry->lru_next = nullptr;
+  assert(size > 0);
+  --size;
 }
 
 }  // namespace ringhttpd

@@ -2,14 +2,21 @@
 // Per-worker LRU cache of what a request path resolved to, in the manner of
 // h2o's lib/common/filecache.c with nginx's open_file_cache recheck:
 //
-// - a hash map from the normalised request path to an entry, plus an
-//   intrusive LRU list; a hit moves the entry to the front;
+// - a hash map from the normalised request path to an entry, plus two
+//   intrusive LRU lists, each with its own bound: open files, and
+//   remembered answers, so a flood of distinct missing paths (what the
+//   internet sends an origin) evicts other answers, never a hot file;
+//   a hit moves the entry to the front of its list;
 // - an entry is an open file (fd, statx fields, ETag and Last-Modified
 //   formatted once, Content-Type, and for small files the body bytes), or a
 //   remembered answer: a redirect to the directory, or a negative status
 //   (404/403) so a flood of misses for one path does not reach the filesystem;
 // - after `valid_ms` an entry is stale: the caller revalidates a file entry
-//   (statx by path, same inode/device/size/mtime?) and other entries expire;
+//   (statx by path, same inode/device/size/mtime?) and other entries expire.
+//   One revalidation at a time: while it is under way the entry is served
+//   as it is;
+// - an entry unused for `idle_ms` is dropped (expire_idle(), on the tick),
+//   so a file a deploy deleted does not keep its blocks allocated;
 // - responses in flight hold a reference. An entry evicted or invalidated
 //   while referenced leaves the map at once but keeps its fd and body until
 //   the last reference is released: a queued splice resolves its fd only
@@ -57,7 +64,9 @@ struct CacheEntry {
   uint32_t body_capacity = 0;
   uint32_t body_charged_bytes = 0;  // what this body counts against body_total_bytes
   bool body_ready = false;          // body holds info.size valid bytes
+  bool revalidating = false;        // its STATX is under way: others use it as it is
   int64_t valid_until_ms = 0;
+  int64_t last_used_ms = 0;
 
   // Internal bookkeeping.
   uint32_t references = 0;
@@ -76,14 +85,16 @@ struct CacheCounters {
   uint64_t evictions = 0;
   uint64_t revalidations = 0;   // stale file entries checked
   uint64_t invalidations = 0;   // entries found changed or gone
+  uint64_t expired = 0;         // entries dropped unused after idle_ms
   uint64_t body_bytes = 0;      // bytes of bodies held now
   uint64_t open_fds = 0;        // descriptors held now (entries in the map or in flight)
   uint64_t entries = 0;         // entries in the map now
 };
 
 struct CacheLimits {
-  uint32_t max_entries = 16384;          // 0: nothing is kept past its response
+  uint32_t max_entries = 16384;          // files, and answers apart; 0: nothing is kept past its response
   int64_t valid_ms = 2000;               // fresh for this long after a check
+  int64_t idle_ms = 60'000;              // dropped when unused this long; 0: never
   uint32_t body_max_bytes = 64 * 1024;   // files up to this size keep their bytes
   uint64_t body_total_bytes = 256ull << 20;  // all bodies of this cache together
 };
@@ -108,9 +119,11 @@ class FileCache {
   FileCache(const FileCache&) = delete;
   FileCache& operator=(const FileCache&) = delete;
 
-  // Finds `key`; a hit moves to the LRU front and is counted. A stale
-  // entry is returned as such: revalidate a file, replace anything else.
-  Lookup find(std::string_view key, int64_t now_ms);
+  // Finds `key`; a hit moves to the LRU front and, with `count`, is
+  // counted. A stale entry is returned as such: revalidate a file (it is
+  // then marked as being revalidated, and found fresh until revalidate()
+  // says), replace anything else.
+  Lookup find(std::string_view key, int64_t now_ms, bool count = true);
 
   // Inserts (or replaces) the entry for `key`, evicting the least recently
   // used entry when full. The returned entry carries one reference for the
@@ -122,6 +135,7 @@ class FileCache {
   // Result of a revalidation STATX of a stale file entry (`fresh` is null
   // when the path is gone). Returns true when the entry is still the same
   // file and content (it is fresh again); false when it was invalidated.
+  // Either way the revalidation is over.
   bool revalidate(CacheEntry* entry, const FileInfo* fresh, int64_t now_ms);
 
   // A buffer for a small file's body, or null when the file is too big or
@@ -135,6 +149,9 @@ class FileCache {
   void invalidate(CacheEntry* entry);
   // Drops every entry (SIGHUP).
   void clear();
+  // Drops entries unused for idle_ms, at most `most` of them: the tick's
+  // bounded share of the work. Returns how many went.
+  size_t expire_idle(int64_t now_ms, size_t most);
 
   void acquire(CacheEntry* entry) {
     assert(entry->references < UINT32_MAX);
@@ -146,19 +163,29 @@ class FileCache {
   const CacheLimits& limits() const { return _limits; }
 
  private:
-  CacheEntry* take_entry(std::string_view key, int64_t now_ms);
-  void make_room();
+  // An intrusive list, most recently used first.
+  struct LruList {
+    CacheEntry* head = nullptr;
+    CacheEntry* tail = nullptr;
+    uint32_t size = 0;
+    void push_front(CacheEntry* entry);
+    void unlink(CacheEntry* entry);
+  };
+  LruList& list_of(const CacheEntry* entry) {
+    return entry->kind == EntryKind::file ? _files : _answers;
+  }
+
+  CacheEntry* take_entry(std::string_view key, EntryKind kind, int64_t now_ms);
+  void make_room(LruList& list);
   void drop_charge(CacheEntry* entry);
-  void lru_push_front(CacheEntry* entry);
-  void lru_unlink(CacheEntry* entry);
   void destroy(CacheEntry* entry);
 
   CacheLimits _limits;
   FdCloser& _closer;
   // Keyed by views of each entry's own key string.
   std::unordered_map<std::string_view, CacheEntry*> _map;
-  CacheEntry* _lru_head = nullptr;  // most recently used
-  CacheEntry* _lru_tail = nullptr;
+  LruList _files;
+  LruList _answers;
   std::vector<std::unique_ptr<CacheEntry>> _spare;  // recycled entries: churn does not allocate
   CacheCounters _counters;
 };

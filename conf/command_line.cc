@@ -150,6 +150,8 @@ void declare_content_options(cxxopts::Options& options, const Config& defaults) 
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_entries)))
     ("cache-valid", "recheck a cached file (or retry a cached miss) after this",
      cxxopts::value<std::string>()->default_value(seconds(defaults.cache_valid_ms)))
+    ("cache-idle", "drop a cached file (or answer) unused this long (0: never)",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.cache_idle_ms)))
     ("cache-body-max", "files up to this many bytes are served from memory",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.cache_body_max_bytes)))
     ("cache-body-bytes", "memory for cached bodies, all workers together",
@@ -242,6 +244,7 @@ void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
   config.cache_entries = static_cast<uint32_t>(std::min<uint64_t>(
       parse_unsigned("--cache-entries", text_of(parsed, "cache-entries"), 0, 10'000'000), fd_share));
   config.cache_valid_ms = parse_duration_ms("--cache-valid", text_of(parsed, "cache-valid"));
+  config.cache_idle_ms = parse_duration_ms("--cache-idle", text_of(parsed, "cache-idle"));
   config.cache_body_max_bytes = static_cast<uint32_t>(
       parse_unsigned("--cache-body-max", text_of(parsed, "cache-body-max"), 0, 16u << 20));
   config.cache_body_total_bytes =

@@ -60,6 +60,7 @@ struct Config {
   // Open-file cache, per worker (cache/file_cache.h).
   uint32_t cache_entries = 16384;            // capped by the fd budget, see command_line.cc
   uint32_t cache_valid_ms = 2'000;           // recheck a file (or retry a miss) after this
+  uint32_t cache_idle_ms = 60'000;           // drop an entry unused this long; 0: never
   uint32_t cache_body_max_bytes = 64 * 1024; // files up to this size are kept in memory
   uint64_t cache_body_total_bytes = 256ull << 20;  // all workers together
   std::string mime_types_path = "/etc/mime.types";

@@ -34,6 +34,8 @@ constexpr std::array counter_rows{
                   &WorkerStats::cache_evictions},
     Row<uint64_t>{"ringhttpd_cache_revalidations_total", "counter", "Stale files checked with statx.",
                   &WorkerStats::cache_revalidations},
+    Row<uint64_t>{"ringhttpd_cache_expired_total", "counter",
+                  "Entries dropped unused for --cache-idle.", &WorkerStats::cache_expired},
     Row<uint64_t>{"ringhttpd_cache_open_files", "gauge", "Descriptors the caches hold.",
                   &WorkerStats::cache_open_files},
     Row<uint64_t>{"ringhttpd_cache_body_bytes", "gauge", "Bytes of small files held in memory.",

@@ -33,15 +33,9 @@ ResolveStep Resolver::start(Connection& connection) {
       return found(connection, found_entry.entry);
     case Freshness::stale:
       if (found_entry.entry->kind == EntryKind::file) {
-        // Same file, same content? A STATX by path answers it without an
-        // open; a rename-replaced file shows a new inode.
         _cache.acquire(found_entry.entry);
         exchange.entry = found_entry.entry;
-        connection.enter(ConnectionState::resolving);
-        io_uring_prep_statx(_ops.queue(connection, Op::revalidate), root_fd_for_op(exchange),
-                            found_entry.entry->resolved_path.c_str(), 0, statx_fields,
-                            &exchange.stat_buffer);
-        return pending();
+        return revalidate(connection, *found_entry.entry);
       }
       _cache.invalidate(found_entry.entry);  // a remembered answer: ask the disk again
       break;
@@ -49,6 +43,16 @@ ResolveStep Resolver::start(Connection& connection) {
       break;
   }
   return from_disk(connection);
+}
+
+// Same file, same content? A STATX by path answers it without an open; a
+// rename-replaced file shows a new inode. The entry is held by the exchange.
+ResolveStep Resolver::revalidate(Connection& connection, const CacheEntry& entry) {
+  Exchange& exchange = *connection.exchange;
+  connection.enter(ConnectionState::resolving);
+  io_uring_prep_statx(_ops.queue(connection, Op::revalidate), root_fd_for_op(exchange),
+                      entry.resolved_path.c_str(), 0, statx_fields, &exchange.stat_buffer);
+  return pending();
 }
 
 // The entry for the request path (held in exchange.entry): a file goes on
@@ -68,20 +72,33 @@ ResolveStep Resolver::found(Connection& connection, CacheEntry* entry) {
   return answer(500);
 }
 
+// The cache takes the result whatever becomes of the connection: its
+// revalidation is over either way.
 ResolveStep Resolver::on_revalidate(Connection& connection, int result) {
   Exchange& exchange = *connection.exchange;
   WorkerDocroot::op_completed(*exchange.resolve.root);
-  if (connection.state == ConnectionState::aborting) {
-    return pending();
-  }
+  bool sibling = exchange.resolve.purpose == ResolvePurpose::sibling;
+  CacheEntry* checked = sibling ? exchange.sibling : exchange.entry;
   FileInfo fresh;
   if (result == 0) {
     fresh = FileInfo::from_statx(exchange.stat_buffer);
   }
-  if (_cache.revalidate(exchange.entry, result == 0 ? &fresh : nullptr, _loop.now_ms)) {
-    return found(connection, exchange.entry);
+  bool same = _cache.revalidate(checked, result == 0 ? &fresh : nullptr, _loop.now_ms);
+  if (connection.state == ConnectionState::aborting) {
+    return pending();
   }
-  _cache.release(exchange.entry);  // changed or gone: it closes when idle
+  if (sibling) {
+    if (same) {
+      return sibling_done(connection, checked);
+    }
+    _cache.release(checked);  // changed or gone: it closes when idle
+    exchange.sibling = nullptr;
+    return open(connection, exchange.scratch + 1);
+  }
+  if (same) {
+    return found(connection, checked);
+  }
+  _cache.release(checked);
   exchange.entry = nullptr;
   return from_disk(connection);
 }
@@ -210,15 +227,21 @@ ResolveStep Resolver::not_a_file(Connection& connection, const FileInfo& info) {
   return answer(403);
 }
 
-// The cache takes the opened fd, under the key of the path asked for; the
-// entry carries the caller's reference. scratch holds the opened path
-// ("/docs/index.html"), NUL-terminated.
+// The cache takes the opened fd, under the key of the path asked for, with
+// its rule fields (a sibling too: it may be asked for by its own name
+// later); the entry carries the caller's reference. scratch holds the
+// opened path ("/docs/index.html"), NUL-terminated.
 CacheEntry* Resolver::insert_opened(Exchange& exchange, const FileInfo& info) {
   std::string_view opened(exchange.scratch);
   CacheEntry* entry = _cache.insert_file(exchange.cache_key(), opened.substr(1),
                                          exchange.resolve.file_fd, info,
                                          _mime_types.lookup(opened), _loop.now_ms);
   exchange.resolve.file_fd = -1;
+  if (!_config.header_rules.empty()) {
+    // Rules match the site's own path, without the --vhosts host prefix.
+    _config.header_rules.fields_for(opened.substr(exchange.resolve.host_prefix_length),
+                                    entry->extra_fields, entry->max_age_seconds);
+  }
   return entry;
 }
 
@@ -226,14 +249,8 @@ CacheEntry* Resolver::insert_opened(Exchange& exchange, const FileInfo& info) {
 // and a small file's bytes are read once so later responses are one SENDMSG.
 ResolveStep Resolver::remember_file(Connection& connection, const FileInfo& info) {
   Exchange& exchange = *connection.exchange;
-  std::string_view opened(exchange.scratch);
   CacheEntry* entry = insert_opened(exchange, info);
   exchange.entry = entry;
-  if (!_config.header_rules.empty()) {
-    // Rules match the site's own path, without the --vhosts host prefix.
-    _config.header_rules.fields_for(opened.substr(exchange.resolve.host_prefix_length),
-                                    entry->extra_fields, entry->max_age_seconds);
-  }
   if (char* body = _cache.body_buffer(entry)) {
     io_uring_prep_read(_ops.queue(connection, Op::read_body), entry->fd, body,
                        static_cast<unsigned>(entry->info.size), 0);
@@ -285,7 +302,8 @@ ResolveStep Resolver::next_sibling(Connection& connection) {
     std::memcpy(exchange.scratch + 1 + path.size(), suffix.data(), suffix.size());
     exchange.scratch[key_bytes] = '\0';
     resolve.key_length = static_cast<uint32_t>(key_bytes);
-    Lookup found_entry = _cache.find(exchange.cache_key(), _loop.now_ms);
+    // Not counted: one request is one lookup in the metrics.
+    Lookup found_entry = _cache.find(exchange.cache_key(), _loop.now_ms, false);
     if (found_entry.freshness == Freshness::fresh) {
       if (found_entry.entry->kind == EntryKind::file &&
           sibling_is_current(*found_entry.entry, original)) {
@@ -296,10 +314,15 @@ ResolveStep Resolver::next_sibling(Connection& connection) {
       }
       continue;  // absent, or older than the file
     }
-    if (found_entry.freshness == Freshness::stale) {
-      _cache.invalidate(found_entry.entry);
-    }
     resolve.purpose = ResolvePurpose::sibling;
+    if (found_entry.freshness == Freshness::stale) {
+      if (found_entry.entry->kind == EntryKind::file) {
+        _cache.acquire(found_entry.entry);  // revalidated like any file
+        exchange.sibling = found_entry.entry;
+        return revalidate(connection, *found_entry.entry);
+      }
+      _cache.invalidate(found_entry.entry);  // a remembered 404: ask the disk again
+    }
     return open(connection, exchange.scratch + 1);
   }
   return file();

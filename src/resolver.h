@@ -59,6 +59,7 @@ class Resolver {
 
  private:
   ResolveStep found(Connection& connection, CacheEntry* entry);
+  ResolveStep revalidate(Connection& connection, const CacheEntry& entry);
   ResolveStep from_disk(Connection& connection);
   ResolveStep next_index(Connection& connection);
   ResolveStep open(Connection& connection, const char* relative_path);

@@ -22,6 +22,10 @@ constexpr unsigned io_wq_unbounded_workers = 32;
 // part headers of a multipart/byteranges response (up to --max-ranges).
 constexpr uint32_t scratch_reserve_bytes = 8192;
 
+// The tick's bounded share of dropping idle cache entries: a cache of
+// 16,384 idle entries empties in 16 ticks.
+constexpr size_t idle_expiries_per_tick = 1024;
+
 // Reading, with no bytes of a next request held.
 bool waits_for_a_request(const Connection& connection) {
   return connection.state == ConnectionState::reading &&
@@ -33,6 +37,7 @@ CacheLimits cache_limits(const Config& config) {
   CacheLimits limits;
   limits.max_entries = config.cache_entries;
   limits.valid_ms = config.cache_valid_ms;
+  limits.idle_ms = config.cache_idle_ms;
   limits.body_max_bytes = config.cache_body_max_bytes;
   limits.body_total_bytes = config.cache_body_total_bytes / config.workers;
   return limits;
@@ -202,6 +207,7 @@ void Worker::publish_stats() {
   store(_stats.cache_negative_hits, cache.negative_hits);
   store(_stats.cache_evictions, cache.evictions);
   store(_stats.cache_revalidations, cache.revalidations);
+  store(_stats.cache_expired, cache.expired);
   store(_stats.cache_open_files, cache.open_fds);
   store(_stats.cache_body_bytes, cache.body_bytes);
   store(_stats.log_dropped, _log.dropped());
@@ -226,6 +232,7 @@ void Worker::on_tick() {
   if (flush) {
     _cache.clear();  // everything is opened afresh; responses in flight keep theirs
   }
+  _cache.expire_idle(_loop.now_ms, idle_expiries_per_tick);
   _log.on_tick();
   _acceptor.on_tick();
   if (_loop.stopping && !_acceptor.stopped() && _loop.now_ms >= _drain_until_ms) {

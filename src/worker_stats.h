@@ -24,6 +24,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> cache_negative_hits{0};
   std::atomic<uint64_t> cache_evictions{0};
   std::atomic<uint64_t> cache_revalidations{0};
+  std::atomic<uint64_t> cache_expired{0};
   std::atomic<uint64_t> cache_open_files{0};
   std::atomic<uint64_t> cache_body_bytes{0};
   std::atomic<uint64_t> log_dropped{0};

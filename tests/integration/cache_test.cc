@@ -137,5 +137,69 @@ TEST_F(CacheTest, EvictionDuringAnInFlightResponseStillSendsTheRightBytes) {
   EXPECT_TRUE(response.body == big) << "bytes of another file were sent";
 }
 
+// The descriptors of a process whose target names `fragment`.
+size_t open_fds_naming(pid_t pid, const std::string& fragment) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code error;
+    std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    count += !error && target.find(fragment) != std::string::npos ? 1 : 0;
+  }
+  return count;
+}
+
+uint64_t metric(Client& client, const std::string& name) {
+  std::string text = client.get("/metrics").body;
+  size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? UINT64_MAX : std::stoull(text.substr(at + name.size() + 2));
+}
+
+TEST_F(CacheTest, ADeletedFileIsNotKeptOpenPastCacheIdle) {
+  root.write("gone.txt", std::string(100'000, 'g'));  // above --cache-body-max: kept open, not read
+  start({"--cache-valid", "30s", "--cache-idle", "1s", "--workers", "1"});
+  Client client(server->port());
+  EXPECT_EQ(client.get("/gone.txt").status, 200);
+  std::filesystem::remove(root.path() + "/gone.txt");
+  EXPECT_EQ(open_fds_naming(server->pid(), "gone.txt"), 1u);  // still cached: its blocks too
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(open_fds_naming(server->pid(), "gone.txt"), 0u);
+}
+
+TEST_F(CacheTest, AFloodOfMissesLeavesTheHotFilesCached) {
+  for (int i = 0; i < 20; ++i) {
+    root.write("hot/" + std::to_string(i) + ".txt", "hot");
+  }
+  start({"--cache-valid", "60s", "--cache-entries", "50", "--workers", "1", "--metrics-path",
+         "/metrics", "--keepalive-requests", "0"});
+  Client client(server->port());
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(client.get("/hot/" + std::to_string(i) + ".txt").body, "hot");
+  }
+  for (int i = 0; i < 2000; ++i) {
+    EXPECT_EQ(client.get("/probe/" + std::to_string(i) + ".php").status, 404);
+  }
+  std::this_thread::sleep_for(1200ms);  // counters are published on the tick
+  uint64_t misses = metric(client, "ringhttpd_cache_misses_total");
+  uint64_t hits = metric(client, "ringhttpd_cache_hits_total");
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(client.get("/hot/" + std::to_string(i) + ".txt").body, "hot");
+  }
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(metric(client, "ringhttpd_cache_misses_total"), misses);  // none of them left
+  EXPECT_EQ(metric(client, "ringhttpd_cache_hits_total"), hits + 20);
+}
+
+TEST_F(CacheTest, SiblingLookupsAreNotCountedAsRequests) {
+  root.write("app.js", "js");  // no .br, .zst or .gz beside it
+  start({"--workers", "1", "--metrics-path", "/metrics"});
+  Client client(server->port());
+  for (int i = 0; i < 10; ++i) {
+    client.get("/app.js", "Accept-Encoding: br, zstd, gzip\r\n");
+  }
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(metric(client, "ringhttpd_cache_hits_total") + metric(client, "ringhttpd_cache_misses_total"),
+            10u);  // one lookup per request, though three siblings were looked for each time
+}
+
 }  // namespace
 }  // namespace ringhttpd::test

@@ -108,6 +108,20 @@ TEST_F(PrecompressedTest, ValidatorsAndRangesApplyToTheEncodedRepresentation) {
   EXPECT_EQ(head.header("Content-Encoding"), "br");
 }
 
+// A sibling first cached as the encoding of its file is the same cache
+// entry a request for it by name finds: it must carry its own rule fields
+// either way, as when that request came first.
+TEST_F(PrecompressedTest, ASiblingAskedForByNameHasItsRuleFieldsHoweverItWasCached) {
+  ServerProcess server(root.path(), {"--header", "*.br: X-Kind: brotli", "--expires", "*.br=1h"});
+  Client client(server.port());
+  EXPECT_EQ(get(client, "/app.js", "br").body, "BROTLI-BYTES");  // cached as app.js's sibling
+  Response direct = get(client, "/app.js.br", "");
+  EXPECT_EQ(direct.body, "BROTLI-BYTES");
+  EXPECT_EQ(direct.header("X-Kind"), "brotli");
+  EXPECT_EQ(direct.header("Cache-Control"), "max-age=3600");
+  EXPECT_TRUE(direct.header("Expires").has_value());
+}
+
 TEST_F(PrecompressedTest, OffMeansNoSiblingsAndNoVary) {
   ServerProcess server(root.path(), {"--precompressed", "off"});
   Client client(server.port());

@@ -207,6 +207,70 @@ TEST_F(CacheFixture, ClearDropsEverythingAndDestructorClosesAll) {
   EXPECT_EQ(std::set<int>(closer.closed.begin(), closer.closed.end()), (std::set<int>{80, 81, 82}));
 }
 
+TEST_F(CacheFixture, EntriesUnusedForIdleMsAreDroppedAFewAtATime) {
+  CacheLimits l = limits();
+  l.max_entries = 10;
+  l.valid_ms = 100'000;
+  l.idle_ms = 1000;
+  FileCache cache(l, closer);
+  for (int fd = 1; fd <= 5; ++fd) {
+    put(cache, "/" + std::to_string(fd), fd, 10, 0);
+  }
+  cache.release(cache.insert_answer("/missing", EntryKind::status, 404, 0));
+  EXPECT_EQ(cache.find("/5", 900).freshness, Freshness::fresh);  // used late
+  EXPECT_EQ(cache.expire_idle(999, 100), 0u);
+  EXPECT_EQ(cache.expire_idle(1000, 2), 2u);  // bounded work per call
+  EXPECT_EQ(closer.closed, (std::vector<int>{1, 2}));
+  EXPECT_EQ(cache.expire_idle(1000, 100), 3u);  // /3, /4, and the answer
+  EXPECT_EQ(closer.closed, (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(cache.find("/missing", 1000).freshness, Freshness::miss);
+  EXPECT_EQ(cache.find("/5", 1000).freshness, Freshness::fresh);
+  EXPECT_EQ(cache.counters().expired, 5u);
+  l.idle_ms = 0;  // never
+  FileCache forever(l, closer);
+  put(forever, "/x", 9, 10, 0);
+  EXPECT_EQ(forever.expire_idle(INT64_MAX / 2, 100), 0u);
+}
+
+TEST_F(CacheFixture, AnswersNeverEvictFiles) {
+  FileCache cache(limits(), closer);  // three of each
+  put(cache, "/a", 1);
+  put(cache, "/b", 2);
+  put(cache, "/c", 3);
+  for (int i = 0; i < 100'000; ++i) {
+    cache.release(cache.insert_answer("/missing-" + std::to_string(i), EntryKind::status, 404, 0));
+  }
+  EXPECT_TRUE(closer.closed.empty());
+  for (const char* hot : {"/a", "/b", "/c"}) {
+    EXPECT_EQ(cache.find(hot, 0).freshness, Freshness::fresh) << hot;
+  }
+  EXPECT_EQ(cache.counters().entries, 6u);  // the files and the three newest answers
+  EXPECT_EQ(cache.find("/missing-99999", 0).entry->status, 404);
+  EXPECT_EQ(cache.find("/missing-0", 0).freshness, Freshness::miss);
+}
+
+TEST_F(CacheFixture, OneRevalidationAtATime) {
+  FileCache cache(limits(), closer);  // valid for 100 ms
+  put(cache, "/f", 20, 10, 0);
+  EXPECT_EQ(cache.find("/f", 150).freshness, Freshness::stale);  // this caller revalidates
+  Lookup meanwhile = cache.find("/f", 160);
+  EXPECT_EQ(meanwhile.freshness, Freshness::fresh);  // the others use it as it is
+  FileInfo same = file_info(10, 20);
+  EXPECT_TRUE(cache.revalidate(meanwhile.entry, &same, 170));
+  EXPECT_EQ(cache.find("/f", 260).freshness, Freshness::fresh);  // valid until 270
+  EXPECT_EQ(cache.find("/f", 270).freshness, Freshness::stale);  // and checked again then
+  EXPECT_EQ(cache.counters().revalidations, 1u);
+}
+
+TEST_F(CacheFixture, UncountedLookupsLeaveTheCountersAlone) {
+  FileCache cache(limits(), closer);
+  put(cache, "/a", 1);
+  cache.find("/a", 0, false);
+  cache.find("/none", 0, false);
+  EXPECT_EQ(cache.counters().hits, 0u);
+  EXPECT_EQ(cache.counters().misses, 0u);
+}
+
 TEST(FileInfoTest, EtagChangesWithSizeAndNanoseconds) {
   FileInfo file = file_info(1234, 1, 784111777);
   char a[etag_max_bytes];

@@ -213,5 +213,21 @@ TEST_F(ResolverFixture, AStaleFileIsRevalidatedAndAChangedOneReopened) {
   EXPECT_EQ(resolve("/a.txt").status, 404);
 }
 
+TEST_F(ResolverFixture, AStaleSiblingIsRevalidatedLikeAnyFile) {
+  build(0);  // every entry is stale at once
+  write("app.js", std::string(100, 'j'), 1'000'000);
+  write("app.js.gz", "gzipped", 1'000'001);
+  ASSERT_EQ(resolve("/app.js", "gzip").outcome, ResolveOutcome::file);
+  ASSERT_NE(exchange().sibling, nullptr);
+  ASSERT_EQ(resolve("/app.js", "gzip").outcome, ResolveOutcome::file);
+  EXPECT_EQ(operations, 2);  // one STATX for the file, one for its sibling: nothing reopened
+  ASSERT_NE(exchange().sibling, nullptr);
+  EXPECT_EQ(exchange().sibling->resolved_path, "app.js.gz");
+  write("app.js.gz", "gzipped again", 1'000'002);
+  ASSERT_EQ(resolve("/app.js", "gzip").outcome, ResolveOutcome::file);
+  EXPECT_EQ(operations, 5);  // the changed sibling: STATX, then OPENAT2, STATX, READ
+  EXPECT_EQ(exchange().served().info.size, 13u);
+}
+
 }  // namespace
 }  // namespace ringhttpd
