@@ -1,15 +1,21 @@
 #pragma once
-// Memory for one request/response exchange, taken from a per-worker pool
-// (exchange_pool.h) when a connection has bytes to parse and returned when
-// it goes idle: a keep-alive connection waiting for its next request holds
-// none of it.
+// Memory for one request/response exchange, from a per-worker pool
+// (exchange_pool.h), in tiers that follow what the connection is doing:
+//
+// - idle in keep-alive: none of it (the RECV waits on a provided buffer);
+// - holding part of a request: the Exchange and a small input buffer;
+// - with a head larger than that: a buffer of --max-header bytes instead;
+// - answering: a ResponseSpace (scratch, plan, SENDMSG's vectors), given
+//   back when the response ends.
 
 #include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <cassert>
 #include <cstdint>
+#include <memory>
 
 #include "cache/file_cache.h"
 #include "src/docroot.h"
@@ -76,6 +82,20 @@ struct ExchangeProgress {
   SendProgress send;
 };
 
+// What a response needs while it is planned and sent.
+struct ResponseSpace {
+  SendPlan plan;
+  iovec vectors[2 * max_ranges_limit + 1] = {};
+  msghdr message = {};
+  // Scratch: first the path to open, then the response head and part
+  // headers (--max-uri plus room for the fixed fields and parts).
+  std::unique_ptr<char[]> scratch;
+  uint32_t scratch_capacity = 0;
+};
+
+// The small input buffer: a provided receive buffer's worth.
+constexpr uint32_t small_input_bytes = 4096;
+
 struct Exchange : ExchangeProgress {
   // Input: request bytes live in in[in_start, in_end); they outlive a
   // response when the client pipelined the next request.
@@ -83,7 +103,9 @@ struct Exchange : ExchangeProgress {
   uint32_t in_capacity = 0;
   uint32_t in_start = 0;
   uint32_t in_end = 0;
-  // Scratch: first the path to open, then the response head.
+  bool large_input = false;  // `in` is a borrowed --max-header buffer
+  // While answering: the response space, and its scratch area.
+  ResponseSpace* space = nullptr;
   char* scratch = nullptr;
   uint32_t scratch_capacity = 0;
 
@@ -91,10 +113,12 @@ struct Exchange : ExchangeProgress {
   Request request;
   open_how how{};
   struct statx stat_buffer{};
-  SendPlan plan;
-  iovec vectors[2 * max_ranges_limit + 1] = {};
-  msghdr message = {};
 
+  SendPlan& plan() { return space->plan; }
+  const SendPlan& plan() const { return space->plan; }
+  // Ends the struct: the pool does not zero it, so pages of it that no
+  // request reached are never touched.
+  char small_input[small_input_bytes];
   // The entry whose bytes are sent: the sibling when one serves.
   CacheEntry& served() const { return sibling != nullptr ? *sibling : *entry; }
   std::string_view cache_key() const { return {scratch, resolve.key_length}; }

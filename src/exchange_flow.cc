@@ -23,9 +23,11 @@ void ExchangeFlow::after_input(Connection& connection, InputStep step) {
     case InputEvent::waiting:
       return;
     case InputEvent::request:
+      _rooms.exchanges.take_response_space(*connection.exchange);
       start_request(connection);
       return;
     case InputEvent::malformed:
+      _rooms.exchanges.take_response_space(*connection.exchange);
       respond_status(connection, step.status);
       return;
     case InputEvent::ended:
@@ -42,7 +44,7 @@ void ExchangeFlow::start_request(Connection& connection) {
       return;
     case RouteKind::options: {
       Exchange& exchange = *connection.exchange;
-      send(connection, plan_options(plan_context(exchange), exchange.plan));
+      send(connection, plan_options(plan_context(exchange), exchange.plan()));
       return;
     }
     case RouteKind::health:
@@ -65,7 +67,7 @@ void ExchangeFlow::after_resolve(Connection& connection, ResolveStep step) {
     case ResolveOutcome::redirect: {
       Exchange& exchange = *connection.exchange;
       send(connection, plan_directory_redirect(plan_context(exchange), exchange.request.target,
-                                               exchange.plan));
+                                               exchange.plan()));
       return;
     }
     case ResolveOutcome::answer:
@@ -118,7 +120,7 @@ PlanContext ExchangeFlow::plan_context(const Exchange& exchange) {
 
 void ExchangeFlow::respond_status(Connection& connection, uint16_t status) {
   Exchange& exchange = *connection.exchange;
-  send(connection, plan_status(plan_context(exchange), status, exchange.plan));
+  send(connection, plan_status(plan_context(exchange), status, exchange.plan()));
 }
 
 void ExchangeFlow::respond_file(Connection& connection) {
@@ -134,7 +136,7 @@ void ExchangeFlow::respond_file(Connection& connection) {
   answer.max_ranges = _config.max_ranges;
   answer.now_seconds = _loop.now_seconds;
   answer.boundary_seed = next_random();
-  send(connection, plan_file(plan_context(exchange), answer, exchange.plan));
+  send(connection, plan_file(plan_context(exchange), answer, exchange.plan()));
 }
 
 // A generated body (metrics, or the health word) is written in the second
@@ -152,7 +154,7 @@ void ExchangeFlow::respond_endpoint(Connection& connection, RouteKind kind) {
     return;
   }
   send(connection, plan_generated(plan_context(exchange), answer.status, answer.content_type,
-                                  body.text(), exchange.plan));
+                                  body.text(), exchange.plan()));
 }
 
 void ExchangeFlow::send(Connection& connection, bool plan_fits) {
@@ -167,7 +169,7 @@ void ExchangeFlow::send(Connection& connection, bool plan_fits) {
 
 void ExchangeFlow::finish_response(Connection& connection) {
   Exchange& exchange = *connection.exchange;
-  exchange.body_bytes_sent = exchange.plan.body_bytes;  // part headers included
+  exchange.body_bytes_sent = exchange.plan().body_bytes;  // part headers included
   _rooms.log.record(connection);
   _rooms.exchanges.end_response(exchange);
   if (!exchange.keep_alive || _loop.stopping) {

@@ -1,25 +1,54 @@
 #include "src/exchange_pool.h"
 
+#include <cstring>
+
 namespace ringhttpd {
+namespace {
+
+// What a trim keeps of each kind, so a burst after a quiet spell starts warm.
+constexpr size_t spare_exchanges_kept = 16;
+constexpr size_t spare_large_inputs_kept = 2;
+constexpr size_t spare_response_spaces_kept = 16;
+
+}  // namespace
 
 Exchange& ExchangePool::acquire(Connection& connection) {
   assert(connection.exchange == nullptr);
-  if (_free.empty()) {
-    auto block = std::make_unique<Block>();
-    block->bytes = std::make_unique<char[]>(size_t{_in_capacity} + _scratch_capacity);
-    block->exchange.in = block->bytes.get();
-    block->exchange.in_capacity = _in_capacity;
-    block->exchange.scratch = block->bytes.get() + _in_capacity;
-    block->exchange.scratch_capacity = _scratch_capacity;
-    _free.push_back(&block->exchange);
-    _blocks.push_back(std::move(block));
+  // Not zero-filled: a page of a buffer no request reached is never touched.
+  Exchange& exchange = *_exchanges.take([] { return std::make_unique_for_overwrite<Exchange>(); });
+  exchange.reset_for_next_request();
+  exchange.in = exchange.small_input;
+  exchange.in_capacity = std::min(small_input_bytes, _max_head_bytes);
+  exchange.in_start = exchange.in_end = 0;
+  exchange.large_input = false;
+  assert(exchange.space == nullptr);
+  connection.exchange = &exchange;
+  return exchange;
+}
+
+void ExchangePool::enlarge_input(Exchange& exchange) {
+  assert(!exchange.large_input && exchange.in_start == 0);
+  uint32_t size = _max_head_bytes;
+  char* large = _large_inputs.take([size] { return std::make_unique_for_overwrite<char[]>(size); });
+  std::memcpy(large, exchange.in, exchange.in_end);
+  exchange.in = large;
+  exchange.in_capacity = _max_head_bytes;
+  exchange.large_input = true;
+}
+
+void ExchangePool::take_response_space(Exchange& exchange) {
+  if (exchange.space != nullptr) {
+    return;
   }
-  Exchange* exchange = _free.back();
-  _free.pop_back();
-  exchange->in_start = exchange->in_end = 0;
-  exchange->reset_for_next_request();
-  connection.exchange = exchange;
-  return *exchange;
+  uint32_t size = _scratch_bytes;
+  exchange.space = _spaces.take([size] {
+    auto made = std::make_unique<ResponseSpace>();
+    made->scratch = std::make_unique_for_overwrite<char[]>(size);
+    made->scratch_capacity = size;
+    return made;
+  });
+  exchange.scratch = exchange.space->scratch.get();
+  exchange.scratch_capacity = exchange.space->scratch_capacity;
 }
 
 void ExchangePool::end_response(Exchange& exchange) {
@@ -39,6 +68,12 @@ void ExchangePool::end_response(Exchange& exchange) {
       *held = nullptr;
     }
   }
+  if (exchange.space != nullptr) {
+    _spaces.give(exchange.space);
+    exchange.space = nullptr;
+    exchange.scratch = nullptr;
+    exchange.scratch_capacity = 0;
+  }
 }
 
 void ExchangePool::release(Connection& connection) {
@@ -47,9 +82,16 @@ void ExchangePool::release(Connection& connection) {
     return;
   }
   end_response(*exchange);
-  assert(_free.size() < _blocks.size());
-  _free.push_back(exchange);
+  if (exchange->large_input) {
+    _large_inputs.give(exchange->in);
+  }
+  _exchanges.give(exchange);
   connection.exchange = nullptr;
+}
+
+size_t ExchangePool::trim() {
+  return _exchanges.trim(spare_exchanges_kept) + _large_inputs.trim(spare_large_inputs_kept) +
+         _spaces.trim(spare_response_spaces_kept);
 }
 
 }  // namespace ringhttpd

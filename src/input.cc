@@ -42,6 +42,9 @@ void Input::arm(Connection& connection) {
     exchange->in_start = 0;
     exchange->in_end = pending;
   }
+  if (exchange->in_end == exchange->in_capacity && !exchange->large_input) {
+    _exchanges.enlarge_input(*exchange);  // a head longer than the small buffer
+  }
   io_uring_prep_recv(sqe, connection.fd, exchange->in + exchange->in_end,
                      exchange->in_capacity - exchange->in_end, 0);
 }

@@ -10,6 +10,15 @@
 #endif
 
 int main(int argc, char** argv) {
+#ifdef RINGHTTPD_MIMALLOC
+  // Memory follows load down: what a peak made, the pools free on the tick
+  // (src/exchange_pool.h), and freed pages go back to the kernel at once.
+  // With mimalloc's default delay they are decommitted only at later
+  // allocator activity, which an idle server never has: measured, 5,000
+  // one-byte connections closed left RSS at 30 MB (baseline 7.8); with no
+  // delay, 10.3 MB. The steady state frees nothing, so this costs nothing there.
+  mi_option_set(mi_option_decommit_delay, 0);
+#endif
   ringhttpd::CommandLine command_line;
   try {
     command_line = ringhttpd::parse_command_line(argc, argv);

@@ -19,7 +19,7 @@ int fin_follows_flag(const Connection& connection) {
 
 SendStep Sender::start(Connection& connection) {
   Exchange& exchange = *connection.exchange;
-  const SendPlan& plan = exchange.plan;
+  const SendPlan& plan = exchange.plan();
   assert(exchange.send.chain_pending == 0);
   exchange.status = plan.status;
   connection.enter(ConnectionState::sending);
@@ -46,24 +46,25 @@ SendStep Sender::start(Connection& connection) {
 // entry's reference keeps the body alive until the CQE.
 void Sender::send_from_memory(Connection& connection) {
   Exchange& exchange = *connection.exchange;
-  const SendPlan& plan = exchange.plan;
+  const SendPlan& plan = exchange.plan();
   const char* body = exchange.served().body.get();
   size_t count = 0;
   size_t total = 0;
   for (uint8_t k = 0; k <= plan.range_count; ++k) {
     if (uint32_t piece_bytes = plan.piece_bytes(k); piece_bytes > 0) {
-      exchange.vectors[count++] = {exchange.scratch + plan.piece_start(k), piece_bytes};
+      exchange.space->vectors[count++] = {exchange.scratch + plan.piece_start(k), piece_bytes};
       total += piece_bytes;
     }
     if (k < plan.range_count) {
-      exchange.vectors[count++] = {const_cast<char*>(body) + plan.ranges[k].first,
+      exchange.space->vectors[count++] = {const_cast<char*>(body) + plan.ranges[k].first,
                                    plan.ranges[k].length};
       total += plan.ranges[k].length;
     }
   }
-  exchange.message = {};
-  exchange.message.msg_iov = exchange.vectors;
-  exchange.message.msg_iovlen = count;
+  msghdr& message = exchange.space->message;
+  message = {};
+  message.msg_iov = exchange.space->vectors;
+  message.msg_iovlen = count;
   exchange.body_bytes_sent = plan.content_length;
   exchange.send.range_index = plan.range_count;
   exchange.send.closing_piece_sent = true;
@@ -78,7 +79,7 @@ void Sender::send_from_memory(Connection& connection) {
 // requests/s).
 bool Sender::more_follows_range(const Connection& connection) const {
   const Exchange& exchange = *connection.exchange;
-  const SendPlan& plan = exchange.plan;
+  const SendPlan& plan = exchange.plan();
   return exchange.send.range_index < plan.range_count || plan.piece_bytes(plan.range_count) > 0 ||
          fin_follows_flag(connection) != 0;
 }
@@ -87,7 +88,7 @@ bool Sender::more_follows_range(const Connection& connection) const {
 // splices; after the last range, the closing piece if there is one.
 SendStep Sender::queue_next_piece(Connection& connection) {
   Exchange& exchange = *connection.exchange;
-  const SendPlan& plan = exchange.plan;
+  const SendPlan& plan = exchange.plan();
   SendProgress& send = exchange.send;
   uint8_t k = send.range_index;
   uint32_t piece_bytes = plan.piece_bytes(k);

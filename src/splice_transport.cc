@@ -34,7 +34,7 @@ void SpliceTransport::queue_message(Connection& connection, uint32_t total, int 
   exchange.send.head_out_bytes = total;
   ++exchange.send.chain_pending;
   io_uring_prep_sendmsg(_ops.queue(connection, Op::send_message), connection.fd,
-                        &exchange.message, send_flags | flags);
+                        &exchange.space->message, send_flags | flags);
 }
 
 void SpliceTransport::queue_file_chunk(Connection& connection, int file_fd, bool more) {

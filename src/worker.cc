@@ -233,6 +233,7 @@ void Worker::on_tick() {
     _cache.clear();  // everything is opened afresh; responses in flight keep theirs
   }
   _cache.expire_idle(_loop.now_ms, idle_expiries_per_tick);
+  _exchanges.trim();
   _log.on_tick();
   _acceptor.on_tick();
   if (_loop.stopping && !_acceptor.stopped() && _loop.now_ms >= _drain_until_ms) {

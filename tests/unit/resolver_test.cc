@@ -83,6 +83,7 @@ struct ResolverFixture : ::testing::Test {
     }
     connection.state = ConnectionState::reading;  // a new request on the connection
     Exchange& exchange = exchanges->acquire(connection);
+    exchanges->take_response_space(exchange);
     exchange.request.accept_encoding = accept_encoding;
     std::memcpy(exchange.scratch, path.c_str(), path.size() + 1);
     exchange.resolve.key_length = static_cast<uint32_t>(path.size());
