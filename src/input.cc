@@ -78,11 +78,16 @@ InputStep Input::on_recv(Connection& connection, const io_uring_cqe& cqe) {
 InputStep Input::next_request(Connection& connection, bool after_response) {
   connection.enter(ConnectionState::reading);
   Exchange* exchange = connection.exchange;
+  bool body_skipped = false;  // the last of a skipped body just went
   if (exchange != nullptr && connection.discard_body_bytes > 0) {
     uint64_t skip = std::min<uint64_t>(connection.discard_body_bytes,
                                        exchange->in_end - exchange->in_start);
     exchange->in_start += static_cast<uint32_t>(skip);
     connection.discard_body_bytes -= skip;
+    body_skipped = connection.discard_body_bytes == 0;
+  }
+  if (body_skipped) {
+    _connections.clear_timer(connection);  // the body's deadline is not the next request's
   }
   if (exchange == nullptr || exchange->in_start == exchange->in_end) {
     _exchanges.release(connection);
@@ -90,7 +95,7 @@ InputStep Input::next_request(Connection& connection, bool after_response) {
     if (_loop.stopping && !discarding) {
       return {InputEvent::ended};  // idle at stop: nothing owed to this client
     }
-    if (after_response) {
+    if (after_response || body_skipped) {
       _connections.set_timer(connection, discarding ? TimerKind::header : TimerKind::idle,
                              _loop.now_ms + (discarding ? _config.header_timeout_ms
                                                         : _config.keepalive_timeout_ms));

@@ -333,6 +333,23 @@ TEST_F(ServerTest, SmallRequestBodyIsSkippedAndTheConnectionStaysInStep) {
   EXPECT_EQ(client.read_response().body, "file 2\n");
 }
 
+// A body that arrives after its response is skipped under the header
+// deadline; once it is all in, the connection waits for its next request
+// under the keep-alive deadline, as any idle one (it used to keep the
+// header deadline and close early).
+TEST(ServerTimers, AfterASkippedBodyTheIdleDeadlineApplies) {
+  TempDir root;
+  root.write("a.txt", "a");
+  ServerProcess server(root.path(), {"--header-timeout", "1s", "--keepalive-timeout", "4s"});
+  Client client(server.port());
+  client.send("GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n");
+  EXPECT_EQ(client.read_response().body, "a");
+  std::this_thread::sleep_for(300ms);
+  client.send("0123456789");  // the body, late
+  EXPECT_FALSE(client.closed_by_peer(2500ms)) << "closed by the header deadline";
+  EXPECT_EQ(client.get("/a.txt").body, "a");
+}
+
 TEST_F(ServerTest, SlowReaderGetsEveryByte) {
   Client client(server->port());
   int small = 16 * 1024;
