@@ -52,7 +52,8 @@ struct SendProgress {
   bool closing_piece_sent = false;
   uint64_t body_offset = 0;       // of the range being sent
   uint64_t body_remaining = 0;
-  uint32_t head_out_bytes = 0;    // what the pending SEND/SENDMSG must report
+  uint32_t head_out_bytes = 0;    // what the pending SEND must report, or the SENDMSG asked
+  uint32_t message_left = 0;      // bytes of a response from memory not sent yet
   uint32_t pipe_bytes = 0;        // spliced in, not yet out
   uint32_t splice_out_asked = 0;  // bytes the last SPLICE out asked for
   uint8_t chain_pending = 0;      // CQEs still due from the queued chain

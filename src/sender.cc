@@ -68,7 +68,8 @@ void Sender::send_from_memory(Connection& connection) {
   exchange.body_bytes_sent = plan.content_length;
   exchange.send.range_index = plan.range_count;
   exchange.send.closing_piece_sent = true;
-  _transport.queue_message(connection, static_cast<uint32_t>(total), fin_follows_flag(connection));
+  exchange.send.message_left = static_cast<uint32_t>(total);
+  _transport.queue_message(connection, fin_follows_flag(connection));
 }
 
 // Does anything follow the range being spliced: another range, a
@@ -119,6 +120,10 @@ SendStep Sender::on_sent(Connection& connection, int result) {
   return after_chain(connection, _transport.on_sent(exchange_of(connection), result));
 }
 
+SendStep Sender::on_message_sent(Connection& connection, int result) {
+  return after_chain(connection, _transport.on_message_sent(exchange_of(connection), result));
+}
+
 SendStep Sender::on_spliced_in(Connection& connection, int result) {
   return after_chain(connection, _transport.on_spliced_in(exchange_of(connection), result));
 }
@@ -146,6 +151,10 @@ SendStep Sender::advance(Connection& connection) {
   SendProgress& send = exchange.send;
   if (send.chain_failed) {
     return SendStep::failed;
+  }
+  if (send.message_left > 0) {
+    _transport.queue_message(connection, fin_follows_flag(connection));  // the rest, from memory
+    return SendStep::pending;
   }
   if (send.pipe_bytes > 0) {
     _transport.queue_pipe_flush(connection,

@@ -36,6 +36,7 @@ class Sender {
   SendStep start(Connection& connection);
 
   SendStep on_sent(Connection& connection, int result);
+  SendStep on_message_sent(Connection& connection, int result);
   SendStep on_spliced_in(Connection& connection, int result);
   SendStep on_spliced_out(Connection& connection, int result);
   SendStep on_writable(Connection& connection, int result);

@@ -29,12 +29,12 @@ void SpliceTransport::queue_bytes(Connection& connection, uint32_t offset, uint3
   ++exchange.send.chain_pending;
 }
 
-void SpliceTransport::queue_message(Connection& connection, uint32_t total, int flags) {
+void SpliceTransport::queue_message(Connection& connection, int flags) {
   Exchange& exchange = *connection.exchange;
-  exchange.send.head_out_bytes = total;
+  exchange.send.head_out_bytes = exchange.send.message_left;
   ++exchange.send.chain_pending;
   io_uring_prep_sendmsg(_ops.queue(connection, Op::send_message), connection.fd,
-                        &exchange.space->message, send_flags | flags);
+                        &exchange.space->message, MSG_NOSIGNAL | flags);
 }
 
 void SpliceTransport::queue_file_chunk(Connection& connection, int file_fd, bool more) {
@@ -73,6 +73,30 @@ bool SpliceTransport::on_sent(Exchange& exchange, int result) {
   SendProgress& send = exchange.send;
   if (result != static_cast<int>(send.head_out_bytes)) {
     send.chain_failed = true;
+  }
+  return chain_done(send);
+}
+
+// A partial SENDMSG: the vectors move past what went, for the next one.
+bool SpliceTransport::on_message_sent(Exchange& exchange, int result) {
+  SendProgress& send = exchange.send;
+  if (result <= 0 || static_cast<uint32_t>(result) > send.message_left) {
+    send.chain_failed = true;
+    return chain_done(send);
+  }
+  send.message_left -= static_cast<uint32_t>(result);
+  msghdr& message = exchange.space->message;
+  auto sent = static_cast<size_t>(result);
+  while (sent > 0) {
+    iovec& first = message.msg_iov[0];
+    size_t taken = std::min(sent, first.iov_len);
+    first.iov_base = static_cast<char*>(first.iov_base) + taken;
+    first.iov_len -= taken;
+    sent -= taken;
+    if (first.iov_len == 0) {
+      ++message.msg_iov;
+      --message.msg_iovlen;
+    }
   }
   return chain_done(send);
 }

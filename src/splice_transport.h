@@ -35,8 +35,10 @@ class SpliceTransport {
   // SEND of `bytes` of scratch from `offset`; `linked` when what is queued
   // next (a file chunk) must wait for it.
   void queue_bytes(Connection& connection, uint32_t offset, uint32_t bytes, int flags, bool linked);
-  // SENDMSG of exchange.message, `total` bytes in all.
-  void queue_message(Connection& connection, uint32_t total, int flags);
+  // SENDMSG of what is left of exchange.space->message (send.message_left
+  // bytes). Without MSG_WAITALL: a slow reader's partial sends complete
+  // one by one, so each is progress the send deadline sees.
+  void queue_message(Connection& connection, int flags);
   // Room for a piece and the file chunk linked to it, in one submission.
   void reserve_piece_and_chunk() { _ops.reserve(3); }
   // Up to a pipe's worth of the file from send.body_offset: SPLICE file ->
@@ -49,6 +51,7 @@ class SpliceTransport {
   // Each completion counted into the exchange's SendProgress; true when it
   // was the last CQE due from the chain.
   bool on_sent(Exchange& exchange, int result);
+  bool on_message_sent(Exchange& exchange, int result);
   bool on_spliced_in(Exchange& exchange, int result);
   bool on_spliced_out(Exchange& exchange, int result);
   bool on_writable(Exchange& exchange, int result);

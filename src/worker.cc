@@ -169,7 +169,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     case Op::statx: _flow.after_resolve(*c, _resolver.on_statx(*c, result)); break;
     case Op::read_body: _flow.after_resolve(*c, _resolver.on_read_body(*c, result)); break;
     case Op::send: _flow.after_send(*c, _sender.on_sent(*c, result)); break;
-    case Op::send_message: _flow.after_send(*c, _sender.on_sent(*c, result)); break;
+    case Op::send_message: _flow.after_send(*c, _sender.on_message_sent(*c, result)); break;
     case Op::splice_in: _flow.after_send(*c, _sender.on_spliced_in(*c, result)); break;
     case Op::splice_out: _flow.after_send(*c, _sender.on_spliced_out(*c, result)); break;
     case Op::poll_out: _flow.after_send(*c, _sender.on_writable(*c, result)); break;

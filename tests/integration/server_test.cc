@@ -350,6 +350,38 @@ TEST(ServerTimers, AfterASkippedBodyTheIdleDeadlineApplies) {
   EXPECT_EQ(client.get("/a.txt").body, "a");
 }
 
+// A body served from memory goes out in one SENDMSG; a slow but steady
+// reader makes it complete in many parts, and each part is progress: the
+// send deadline cuts a reader that stopped, not one that is slow.
+TEST(ServerTimers, ASlowReaderOfABodyFromMemoryIsNotCut) {
+  TempDir root;
+  std::string body = random_bytes(12 << 20, 5);
+  root.write("cached.bin", body);
+  ServerProcess server(root.path(), {"--cache-body-max", std::to_string(16 << 20), "--send-timeout",
+                                     "2s", "--workers", "1"});
+  Client warm(server.port());
+  EXPECT_EQ(warm.get("/cached.bin").body.size(), body.size());  // read into the cache
+  Client slow(server.port());
+  int small = 65536;
+  setsockopt(slow.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  slow.send("GET /cached.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  std::string received;
+  auto started = std::chrono::steady_clock::now();
+  char chunk[65536];
+  for (;;) {
+    ssize_t n = recv(slow.fd(), chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      break;
+    }
+    received.append(chunk, static_cast<size_t>(n));
+    std::this_thread::sleep_for(20ms);  // about 3 MiB/s: 12 MiB takes longer than 2 s
+  }
+  EXPECT_GT(std::chrono::steady_clock::now() - started, 2500ms);
+  size_t head = received.find("\r\n\r\n");
+  ASSERT_NE(head, std::string::npos);
+  EXPECT_TRUE(received.substr(head + 4) == body) << received.size() - head - 4 << " body bytes";
+}
+
 TEST_F(ServerTest, SlowReaderGetsEveryByte) {
   Client client(server->port());
   int small = 16 * 1024;
