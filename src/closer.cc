@@ -50,6 +50,30 @@ void Closer::reset(Connection& connection) {
   abort(connection);
 }
 
+void Closer::expire(Connection& connection, TimerKind kind) {
+  switch (kind) {
+    case TimerKind::send:
+      reset(connection);
+      return;
+    case TimerKind::header:
+      if (Exchange* exchange = connection.exchange;
+          exchange != nullptr && exchange->in_start < exchange->in_end &&
+          connection.discard_body_bytes == 0 && connection.state == ConnectionState::reading) {
+        exchange->status = 408;  // part of a head came, and no more in time
+        exchange->body_bytes_sent = 0;
+        _log.record(connection);
+      }
+      abort(connection);
+      return;
+    case TimerKind::none:
+    case TimerKind::idle:
+    case TimerKind::linger:
+    case TimerKind::count:
+      abort(connection);
+      return;
+  }
+}
+
 // A plain close after a client that closes cleanly sends FIN at once, as
 // nginx does. This skips SHUTDOWN, the draining RECV and its wakeup:
 // Connection: close churn went from 17.2k to 20.0k requests/s and server

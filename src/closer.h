@@ -27,8 +27,10 @@ class Closer {
   // CLOSE waits for the last completion (a queued splice resolves its fd
   // only when it runs: uring/KERNEL.md, "Splices resolve descriptors late").
   void abort(Connection& connection);
-  // As abort, but the close sends RST: for a reader that stopped reading.
-  void reset(Connection& connection);
+  // A deadline passed (connection_table.h): a reader that stopped reading
+  // is reset (the close sends RST); a head that did not arrive in time is
+  // logged as 408 (as nginx does) and closed; anything else is closed.
+  void expire(Connection& connection, TimerKind kind);
   // The last response is out: a plain close when the client closes cleanly,
   // else a lingering close.
   void close_after_response(Connection& connection);
@@ -44,6 +46,7 @@ class Closer {
   void on_drain(Connection& connection, int result);
 
  private:
+  void reset(Connection& connection);
   void begin_linger(Connection& connection);
   void arm_drain(Connection& connection);
   void queue_close(Connection& connection);

@@ -60,6 +60,8 @@ struct SendProgress {
   bool chain_failed = false;
   bool file_ended_early = false;  // the file shrank under us
   bool socket_full = false;       // the last SPLICE out was short, or EAGAIN
+  bool bytes_out = false;         // some byte of this response reached the socket
+  bool peer_left = false;         // a send failed with EPIPE or ECONNRESET
   uring::Pipe* pipe = nullptr;
 };
 

@@ -83,9 +83,16 @@ void ExchangeFlow::after_send(Connection& connection, SendStep step) {
     case SendStep::done:
       finish_response(connection);
       return;
-    case SendStep::failed:
+    case SendStep::failed: {
+      Exchange& exchange = *connection.exchange;
+      if (exchange.send.peer_left && !exchange.send.bytes_out) {
+        // Gone before any byte of its response: 499, as nginx logs it.
+        exchange.status = 499;
+        exchange.body_bytes_sent = 0;
+      }
       _rooms.closer.abort(connection);
       return;
+    }
     case SendStep::file_shrank: {
       // The head promised more bytes than the file now has: the only honest
       // end is to close, so the client sees a short body, not a wrong one.

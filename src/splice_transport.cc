@@ -9,6 +9,16 @@ namespace {
 
 constexpr int send_flags = MSG_WAITALL | MSG_NOSIGNAL;
 
+// What one send-side result says of the response: bytes went, or the
+// client is gone (EPIPE, ECONNRESET: it closed or reset the connection).
+void note_result(SendProgress& send, int result) {
+  if (result > 0) {
+    send.bytes_out = true;
+  } else if (result == -EPIPE || result == -ECONNRESET) {
+    send.peer_left = true;
+  }
+}
+
 }  // namespace
 
 bool SpliceTransport::take_pipe(Exchange& exchange, uint64_t body_bytes) {
@@ -71,6 +81,7 @@ void SpliceTransport::queue_pipe_flush(Connection& connection, bool more) {
 
 bool SpliceTransport::on_sent(Exchange& exchange, int result) {
   SendProgress& send = exchange.send;
+  note_result(send, result);
   if (result != static_cast<int>(send.head_out_bytes)) {
     send.chain_failed = true;
   }
@@ -80,6 +91,7 @@ bool SpliceTransport::on_sent(Exchange& exchange, int result) {
 // A partial SENDMSG: the vectors move past what went, for the next one.
 bool SpliceTransport::on_message_sent(Exchange& exchange, int result) {
   SendProgress& send = exchange.send;
+  note_result(send, result);
   if (result <= 0 || static_cast<uint32_t>(result) > send.message_left) {
     send.chain_failed = true;
     return chain_done(send);
@@ -118,6 +130,7 @@ bool SpliceTransport::on_spliced_in(Exchange& exchange, int result) {
 
 bool SpliceTransport::on_spliced_out(Exchange& exchange, int result) {
   SendProgress& send = exchange.send;
+  note_result(send, result);
   if (result > 0) {
     assert(static_cast<uint32_t>(result) <= send.pipe_bytes);
     send.pipe_bytes -= static_cast<uint32_t>(result);

@@ -215,13 +215,8 @@ void Worker::publish_stats() {
 
 void Worker::on_tick() {
   publish_stats();
-  _connections.expire(_loop.now_ms, [this](Connection& connection, TimerKind kind) {
-    if (kind == TimerKind::send) {
-      _closer.reset(connection);  // a reader that stopped reading
-    } else {
-      _closer.abort(connection);
-    }
-  });
+  _connections.expire(_loop.now_ms,
+                      [this](Connection& connection, TimerKind kind) { _closer.expire(connection, kind); });
   _router.refresh_hosts();
   bool flush = _docroot.refresh();  // a deploy: paths name files of another tree now
   if (_context.cache_generation != nullptr &&

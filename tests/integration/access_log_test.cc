@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,56 @@ TEST_F(AccessLogTest, AFullDiskCostsEntriesNotService) {
   EXPECT_NE(text.find("entries dropped (No space left on device)"), std::string::npos) << text;
   EXPECT_LE(std::count(text.begin(), text.end(), '\n'), 4) << "one line per interval, not per entry";
   expect_clean_stderr(text);
+}
+
+// A head that never came whole is logged when its deadline closes the
+// connection (408, as nginx does); a connection that never sent a byte is not.
+TEST_F(AccessLogTest, AHeaderTimeoutIsLoggedAs408) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--header-timeout", "1s",
+                                     "--log-flush", "100ms"});
+  Client partial(server.port());
+  partial.send("GET /a.txt HTTP/1.1\r\nHost: t\r\n");  // and nothing more
+  Client silent(server.port());
+  EXPECT_TRUE(partial.closed_by_peer(3000ms));
+  EXPECT_TRUE(silent.closed_by_peer(3000ms));
+  EXPECT_EQ(server.stop(), 0);
+  std::vector<std::string> lines = lines_of(read_file(path));
+  ASSERT_EQ(lines.size(), 1u) << read_file(path);
+  EXPECT_NE(lines[0].find(" \"-\" 408 - "), std::string::npos) << lines[0];  // no body: "-"
+}
+
+// A client that resets its connection after its request is gone before its
+// response: the first send fails with ECONNRESET, and the line says 499 (as
+// nginx does), never a 200 that sent nothing.
+TEST_F(AccessLogTest, AClientGoneBeforeItsResponseIsLoggedAs499) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "100ms", "--workers", "1"});
+  Client warm(server.port());
+  EXPECT_EQ(warm.get("/a.txt").body, "a");  // cached: answered with one SENDMSG
+  // Stopped, the server cannot answer first: the kernel completes each
+  // connection and takes its request, then its reset.
+  kill(server.pid(), SIGSTOP);
+  for (int i = 0; i < 20; ++i) {
+    Client client(server.port());
+    client.send("GET /a.txt?gone HTTP/1.1\r\nHost: t\r\n\r\n");
+    linger reset{1, 0};
+    setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }  // each close sends RST at once
+  kill(server.pid(), SIGCONT);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(server.stop(), 0);
+  int gone = 0;
+  int answered = 0;
+  for (const std::string& line : lines_of(read_file(path))) {
+    if (line.find("?gone") == std::string::npos) {
+      continue;
+    }
+    gone += line.find("\" 499 - ") != std::string::npos ? 1 : 0;
+    answered += line.find("\" 200 1 ") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(answered, 0) << read_file(path);
+  EXPECT_EQ(gone, 20) << read_file(path);
 }
 
 TEST_F(AccessLogTest, BadLogFlagsExitTwo) {
