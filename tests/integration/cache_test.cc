@@ -2,6 +2,7 @@
 // create) looks like to clients, and eviction under an in-flight response.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -163,6 +164,21 @@ TEST_F(CacheTest, ADeletedFileIsNotKeptOpenPastCacheIdle) {
   EXPECT_EQ(open_fds_naming(server->pid(), "gone.txt"), 1u);  // still cached: its blocks too
   std::this_thread::sleep_for(2500ms);
   EXPECT_EQ(open_fds_naming(server->pid(), "gone.txt"), 0u);
+}
+
+// The response is over: the connection kept alive holds no reference to
+// the file it served, so once the cache lets go of it (a reload here) its
+// descriptor closes while the connection stays open.
+TEST_F(CacheTest, AKeptAliveConnectionDoesNotPinTheFileItServed) {
+  root.write("served.bin", std::string(200'000, 's'));  // above --cache-body-max: sent by splice
+  start({"--cache-valid", "60s", "--workers", "1"});
+  Client client(server->port());
+  EXPECT_EQ(client.get("/served.bin").body.size(), 200'000u);
+  std::filesystem::remove(root.path() + "/served.bin");
+  kill(server->pid(), SIGHUP);  // the cache lets go
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(open_fds_naming(server->pid(), "served.bin"), 0u);
+  EXPECT_EQ(client.get("/served.bin").status, 404);  // the same connection, still open
 }
 
 TEST_F(CacheTest, AFloodOfMissesLeavesTheHotFilesCached) {
