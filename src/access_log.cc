@@ -169,6 +169,7 @@ bool LogBuffers::seal_current() {
   ++_sealed_count;
   _current = (_current + 1) % log_buffer_count;
   _buffers[_current].used = 0;
+  _buffers[_current].written = 0;
   _buffers[_current].entries = 0;
   return true;
 }
@@ -189,9 +190,9 @@ std::string_view LogBuffers::write_next() {
     return {};
   }
   const Buffer& buffer = _buffers[(_sealed_head + _in_flight) % log_buffer_count];
-  assert(buffer.used > 0);
+  assert(buffer.used > buffer.written);
   ++_in_flight;
-  return {buffer.bytes.data(), buffer.used};
+  return {buffer.bytes.data() + buffer.written, buffer.used - buffer.written};
 }
 
 void LogBuffers::write_done(int result) {
@@ -203,13 +204,24 @@ void LogBuffers::write_done(int result) {
     // them lands here until _in_flight is 0 and a new chain can start.
     return;
   }
-  if (result == static_cast<int>(buffer.used)) {
+  uint32_t left = buffer.used - buffer.written;
+  if (result > 0 && static_cast<uint32_t>(result) < left) {
+    buffer.written += static_cast<uint32_t>(result);  // the rest goes first in the next chain
+    _last_error = ENOSPC;
+    return;
+  }
+  if (result < 0 && buffer.written > 0) {
+    _last_error = -result;  // a line is cut: it is finished when the disk takes it
+    return;
+  }
+  if (result == static_cast<int>(left)) {
     _written += buffer.entries;
   } else {
-    _dropped += buffer.entries;  // a short write of at most PIPE_BUF: the disk is full
+    _dropped += buffer.entries;  // nothing of it went: the disk is full, or the file gone
     _last_error = result < 0 ? -result : ENOSPC;
   }
   buffer.used = 0;
+  buffer.written = 0;
   buffer.entries = 0;
   _sealed_head = (_sealed_head + 1) % log_buffer_count;
   assert(_sealed_count > 0);

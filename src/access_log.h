@@ -73,9 +73,13 @@ class LogBuffers {
   // Sealed buffers to write, oldest first, one call each, while no chain is
   // in flight; empty when there are no more. Writes complete in this order.
   std::string_view write_next();
-  // The oldest write in flight finished (result: bytes or -errno). A failed
-  // or short write drops that buffer's entries, counted; -ECANCELED (an
-  // earlier write of the chain failed) keeps it for the next chain.
+  // The oldest write in flight finished (result: bytes or -errno). A write
+  // that failed with nothing written drops that buffer's entries, counted;
+  // a short one (a full disk, a file size limit) keeps what is left of the
+  // buffer for the next chain, and so does any later failure of it, so the
+  // line it cut is finished once the disk takes it, never left half
+  // written; -ECANCELED (an earlier write of the chain failed) keeps the
+  // buffer for the next chain.
   void write_done(int result);
   size_t sealed_buffers() const { return _sealed_count; }
 
@@ -89,6 +93,7 @@ class LogBuffers {
   struct Buffer {
     std::array<char, log_buffer_bytes> bytes;
     uint32_t used = 0;
+    uint32_t written = 0;  // a short write got this far
     uint32_t entries = 0;
     int64_t first_byte_ms = 0;
   };

@@ -349,6 +349,10 @@ int run_server(const Config& config) {
   // thread doing it (MSG_NOSIGNAL covers only send); it would kill the
   // process (uring/KERNEL.md, "SIGPIPE from splice").
   signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) would kill the process at the access
+  // log's limit; ignored, the write comes back short (then EFBIG), and the
+  // log keeps what it could not write for later (src/access_log.h).
+  signal(SIGXFSZ, SIG_IGN);
   try {
     check_io_uring();
   } catch (const uring::RingUnavailable& error) {

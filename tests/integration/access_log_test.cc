@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -288,6 +289,37 @@ TEST_F(AccessLogTest, AClientGoneBeforeItsResponseIsLoggedAs499) {
   }
   EXPECT_EQ(answered, 0) << read_file(path);
   EXPECT_EQ(gone, 20) << read_file(path);
+}
+
+// A write the disk cuts short (here RLIMIT_FSIZE, set from outside mid-line)
+// leaves the rest of its buffer to be written once the disk takes it: no
+// line is left half written, none is lost.
+TEST_F(AccessLogTest, AShortWriteLeavesNoHalfLine) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "100ms", "--workers", "1"});
+  Client client(server.port());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(client.get("/a.txt").body, "a");
+  }
+  std::this_thread::sleep_for(400ms);
+  auto before = std::filesystem::file_size(path);
+  rlimit cut{before + 40, RLIM_INFINITY};  // the next write stops 40 bytes into a line
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &cut, nullptr), 0);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(client.get("/dir/b.html").body, "<b>b</b>");  // serving goes on
+  }
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(std::filesystem::file_size(path), before + 40);
+  rlimit free_again{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &free_again, nullptr), 0);
+  EXPECT_EQ(client.get("/a.txt").body, "a");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(server.stop(), 0);
+  std::vector<std::string> lines = lines_of(read_file(path));
+  EXPECT_EQ(lines.size(), 11u) << read_file(path);
+  for (const std::string& line : lines) {
+    EXPECT_TRUE(std::regex_match(line, combined_line)) << line;
+  }
 }
 
 TEST_F(AccessLogTest, BadLogFlagsExitTwo) {

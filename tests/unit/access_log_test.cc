@@ -156,6 +156,31 @@ TEST(LogBuffers, FlushAfterTheIntervalFromTheFirstByte) {
   EXPECT_FALSE(buffers.write_next().empty());
 }
 
+// A short write (a full disk, RLIMIT_FSIZE) cut a line: what is left of
+// its buffer goes first in every later chain, failures included, until
+// the disk takes it; nothing of it is dropped.
+TEST(LogBuffers, AShortWriteIsFinishedNeverLeftHalfALine) {
+  LogBuffers buffers;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(buffers.append(sample(), LogFormat::common, 0));
+  }
+  buffers.seal_if_due(0, 0, true);
+  std::string whole(buffers.write_next());
+  ASSERT_GT(whole.size(), 20u);
+  EXPECT_TRUE(buffers.write_next().empty());  // one buffer
+  buffers.write_done(10);                      // ten bytes went, mid-line
+  EXPECT_FALSE(buffers.writing());
+  EXPECT_EQ(buffers.sealed_buffers(), 1u);
+  std::string_view rest = buffers.write_next();
+  EXPECT_EQ(rest, std::string_view(whole).substr(10));
+  buffers.write_done(-EFBIG);  // still refused: kept, not dropped
+  EXPECT_EQ(buffers.write_next(), std::string_view(whole).substr(10));
+  buffers.write_done(static_cast<int>(whole.size() - 10));
+  EXPECT_EQ(buffers.written_entries(), 3u);
+  EXPECT_EQ(buffers.dropped_entries(), 0u);
+  EXPECT_EQ(buffers.sealed_buffers(), 0u);
+}
+
 TEST(LogBuffers, DropsAndCountsWhenTheWriterCannotKeepUp) {
   LogBuffers buffers;
   LogEntry entry = sample();
