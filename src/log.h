@@ -1,7 +1,10 @@
 #pragma once
 // The error log: lines to stderr (journald under systemd), filtered by
 // --log-level. Rare events only: a line is one write(2), never on the path
-// of a healthy request. printf-style, checked by the compiler.
+// of a healthy request, and one that never waits (a full stderr costs the
+// line, counted). Each thread writes at most a burst of 20 lines, then 10
+// a second, and says how many it held back. printf-style, checked by the
+// compiler.
 
 namespace ringhttpd {
 

@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -267,6 +270,60 @@ TEST_F(ResilienceTest, HeadsLongerThanTheSmallBufferAreServed) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(pipelined.read_response().body, "a") << i;
   }
+}
+
+// A UNIX socket in the docroot cannot be opened (ENXIO): every request for
+// it is a 500 and, without a bound, a line in the error log.
+void put_broken_file(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  close(fd);  // the socket file stays
+}
+
+TEST_F(ResilienceTest, AFloodOfFailingRequestsCostsAFewLogLines) {
+  put_broken_file(root.path() + "/broken.sock");
+  ServerProcess server(root.path(), {"--workers", "1"});
+  Client client(server.port());
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_EQ(client.get("/broken.sock").status, 500);
+  }
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_EQ(client.get("/broken.sock").status, 500);  // the budget has refilled: said, with the count
+  EXPECT_EQ(server.stop(), 0);
+  std::string text = server.stderr_text();
+  size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  EXPECT_LE(lines, 40u) << text.substr(0, 3000);
+  EXPECT_NE(text.find("log lines suppressed (more than 10 a second)"), std::string::npos) << text.substr(0, 3000);
+}
+
+// stderr a pipe nobody reads (journald stuck, say): a line that cannot be
+// written is lost and counted; it never stops the worker's loop.
+TEST_F(ResilienceTest, AFullStderrNeverStopsServing) {
+  put_broken_file(root.path() + "/broken.sock");
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);  // inheritable: the server's stderr
+  // Filled through a file description of its own, so the server's stays blocking.
+  int filler = open(("/proc/self/fd/" + std::to_string(pipe_fds[1])).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(filler, 0);
+  std::string chunk(4096, 'f');
+  while (write(filler, chunk.data(), chunk.size()) > 0) {
+  }
+  ServerProcess server(root.path(), {"--workers", "1"}, "127.0.0.1:0",
+                       {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&" + std::to_string(pipe_fds[1])});
+  auto started = std::chrono::steady_clock::now();
+  Client client(server.port());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(client.get("/broken.sock").status, 500);
+  }
+  EXPECT_EQ(client.get("/a.txt").body, "a");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(server.stop(), 0);
+  close(filler);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
 }
 
 TEST_F(ResilienceTest, AcceptSurvivesRunningOutOfDescriptors) {
