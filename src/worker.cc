@@ -131,11 +131,17 @@ void Worker::run() {
       }
     }
     int result = _ring.submit_and_wait();
-    if (result < 0 && result != -EINTR && result != -ETIME && result != -EBUSY) {
+    bool failed = result < 0 && result != -EINTR && result != -ETIME;
+    if (failed && result != -EBUSY) {
       log_error("ringhttpd: worker %u: io_uring_enter: %s", _index, strerror(-result));
     }
     _loop.refresh_clock();
-    _ring.drain_completions([this](const io_uring_cqe* cqe) { dispatch(*cqe); });
+    unsigned handled = _ring.drain_completions([this](const io_uring_cqe* cqe) { dispatch(*cqe); });
+    if (failed && handled == 0) {
+      _ring.back_off();  // the same call would fail again at once
+    } else if (!failed) {
+      _ring.succeeded();
+    }
   }
   _fd_closer.set_loop_running(false);
 }

@@ -1,5 +1,8 @@
 #include "uring/ring.h"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -96,10 +99,20 @@ void Ring::require_opcodes(std::span<const int> opcodes) const {
 io_uring_sqe* Ring::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&_ring);
   while (sqe == nullptr) {
-    io_uring_submit(&_ring);
+    if (io_uring_submit(&_ring) < 0) {
+      back_off();
+    }
     sqe = io_uring_get_sqe(&_ring);
   }
   return sqe;
+}
+
+void Ring::back_off() {
+  constexpr long first_us = 1000;
+  constexpr long most_us = 100'000;
+  _backoff_us = _backoff_us == 0 ? first_us : std::min(2 * _backoff_us, most_us);
+  timespec pause{0, _backoff_us * 1000};
+  nanosleep(&pause, nullptr);
 }
 
 void Ring::reserve(unsigned count) {

@@ -36,7 +36,8 @@ class Ring {
   }
 
   // A free SQE; when the SQ is full it submits what is queued first, so this
-  // never fails while the kernel accepts submissions.
+  // never fails while the kernel accepts submissions (and backs off while
+  // it does not).
   io_uring_sqe* get_sqe();
   // Makes room for a linked chain of `count` SQEs so it is never split
   // across two submissions half-filled.
@@ -47,6 +48,14 @@ class Ring {
   // caller keeps a timeout queued (its tick) to bound the wait.
   int submit_and_wait() { return io_uring_submit_and_wait(&_ring, 1); }
   int submit() { return io_uring_submit(&_ring); }
+
+  // io_uring_enter failed for the ring as a whole (EAGAIN or ENOMEM: the
+  // kernel had no memory for requests; EBUSY: completions overflowed and
+  // could not be flushed) and nothing came of it. Retrying at once would
+  // fail at once, and the worker would spin: this sleeps, 1 ms doubling to
+  // 100 ms while failures go on (uring/KERNEL.md, "io_uring_enter can fail").
+  void back_off();
+  void succeeded() { _backoff_us = 0; }
 
   // Calls fn(cqe) for every ready completion, then advances the CQ once.
   template <typename Fn>
@@ -68,6 +77,7 @@ class Ring {
 
  private:
   io_uring _ring{};
+  long _backoff_us = 0;
 };
 
 // One line explaining why io_uring_setup failed with -error.

@@ -265,19 +265,32 @@ int ServerProcess::stop() {
 
 std::string ServerProcess::stderr_text() const { return slurp(_stderr_path); }
 
-std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny_io_uring) {
-  args.insert(args.begin(), RINGHTTPD_BINARY);
+namespace {
+
+std::pair<int, std::string> run_with_stderr(const std::vector<std::string>& argv, bool deny_io_uring,
+                                            std::chrono::milliseconds limit) {
   char pattern[] = "/tmp/ringhttpd-stderr-XXXXXX";
   int stderr_fd = mkstemp(pattern);
   int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  pid_t pid = deny_io_uring ? spawn_without_io_uring(args, null_fd, stderr_fd)
-                            : spawn(args, null_fd, stderr_fd);
+  pid_t pid = deny_io_uring ? spawn_without_io_uring(argv, null_fd, stderr_fd)
+                            : spawn(argv, null_fd, stderr_fd);
   close(null_fd);
   close(stderr_fd);
-  int status = wait_status_within(pid, std::chrono::seconds(10));
+  int status = wait_status_within(pid, limit);
   std::string text = slurp(pattern);
   unlink(pattern);
   return {status, text};
+}
+
+}  // namespace
+
+std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny_io_uring) {
+  args.insert(args.begin(), RINGHTTPD_BINARY);
+  return run_with_stderr(args, deny_io_uring, std::chrono::seconds(10));
+}
+
+std::pair<int, std::string> run_command(const std::vector<std::string>& argv) {
+  return run_with_stderr(argv, false, std::chrono::seconds(20));
 }
 
 // ---- Client -------------------------------------------------------------------

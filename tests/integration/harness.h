@@ -71,6 +71,8 @@ class ServerProcess {
 // With `deny_io_uring`, a seccomp filter in the child makes io_uring_setup
 // fail with EPERM, as Docker's default profile does.
 std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny_io_uring = false);
+// Runs any program to completion (killed after 20 s); returns {status, stderr}.
+std::pair<int, std::string> run_command(const std::vector<std::string>& argv);
 
 struct Response {
   int status = 0;

@@ -326,6 +326,36 @@ TEST_F(ResilienceTest, AFullStderrNeverStopsServing) {
   close(pipe_fds[1]);
 }
 
+// Every io_uring_enter failing (strace injects EAGAIN, as a kernel out of
+// memory for requests would answer): the worker backs off instead of
+// calling again at once, and serves again once the calls succeed.
+TEST_F(ResilienceTest, FailingIoUringEnterDoesNotSpinAWorker) {
+  const std::string strace = "/usr/bin/strace";
+  if (access(strace.c_str(), X_OK) != 0) {
+    GTEST_SKIP() << "strace is not installed";
+  }
+  ServerProcess server(root.path(), {"--workers", "1"});
+  TempDir traces;
+  std::string trace = traces.path() + "/trace";
+  std::string pid = std::to_string(server.pid());
+  auto [status, text] = run_command({"/usr/bin/timeout", "-s", "INT", "1.5", strace, "-f", "-p", pid,
+                                     "-e", "trace=io_uring_enter", "-e",
+                                     "inject=io_uring_enter:error=EAGAIN", "-o", trace});
+  std::string traced = read_file(trace);
+  if (traced.find("io_uring_enter") == std::string::npos) {
+    GTEST_SKIP() << "strace could not attach: " << text;
+  }
+  size_t calls = 0;
+  for (size_t at = traced.find("io_uring_enter("); at != std::string::npos;
+       at = traced.find("io_uring_enter(", at + 1)) {
+    ++calls;
+  }
+  EXPECT_LT(calls, 200u) << "io_uring_enter calls in 1.5 s of failures";
+  Client client(server.port());
+  EXPECT_EQ(client.get("/a.txt").body, "a");  // detached: serving again
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST_F(ResilienceTest, AcceptSurvivesRunningOutOfDescriptors) {
   // 48 descriptors in all: the server itself needs about 30, so clients
   // soon meet EMFILE at accept.
