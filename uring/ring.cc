@@ -90,7 +90,7 @@ void Ring::require_opcodes(std::span<const int> opcodes) const {
     if (!io_uring_opcode_supported(probe, opcode)) {
       io_uring_free_probe(probe);
       throw RingUnavailable(std::string("io_uring is unavailable: the kernel lacks IORING_OP_") +
-                            opcode_name(opcode) + " (ringhttpd needs Linux >= 6.1)");
+                            opcode_name(opcode) + " (ringhttpd needs Linux >= 5.19)");
     }
   }
   io_uring_free_probe(probe);
