@@ -170,6 +170,15 @@ void Acceptor::stop() {
   }
 }
 
+bool Acceptor::finished() const {
+  for (bool armed : _armed) {
+    if (armed) {
+      return false;
+    }
+  }
+  return _stopped;
+}
+
 // Connections the kernel completed wait in the listener's queue; closing
 // it would reset them. Taken first (the socket is non-blocking, so this
 // ends at EAGAIN), they get their responses; what arrives after the close

@@ -47,6 +47,10 @@ class Acceptor {
   // finished once its accept has ended.
   void stop();
   bool stopped() const { return _stopped; }
+  // Stopped, and every accept has ended: no request of the ring holds a
+  // listener any more. (A process that exits with one armed leaves the
+  // socket listening until the kernel tears the ring down, after the exit.)
+  bool finished() const;
   uint64_t refused_total() const { return _refused_total; }
 
  private:

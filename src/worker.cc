@@ -124,7 +124,7 @@ void Worker::run() {
   arm_tick();
   io_uring_prep_poll_add(_ops.queue_detached(Op::stop), _context.stop_event_fd, POLLIN);
   for (;;) {
-    if (_acceptor.stopped() && _connections.open_count() == 0) {
+    if (_acceptor.finished() && _connections.open_count() == 0) {
       // Every response is over: write what the log still holds, then go.
       if (_log.flush_for_stop() || _loop.now_ms >= _loop.stop_deadline_ms) {
         break;

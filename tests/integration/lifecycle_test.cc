@@ -61,6 +61,21 @@ TEST(Lifecycle, ANewConnectionDuringAStopIsRefusedNotLeftHanging) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// Once the process has exited its port is free: no accept of its ring is
+// left armed (the kernel tears a ring down after the exit, and an armed
+// accept kept the socket listening meanwhile: a restart found the port in use).
+TEST(Lifecycle, ThePortIsFreeWhenTheProcessHasExited) {
+  TempDir root;
+  root.write("a.txt", "a");
+  for (int round = 0; round < 5; ++round) {
+    ServerProcess server(root.path(), {"--workers", "2"});
+    uint16_t port = server.port();
+    EXPECT_EQ(ask_once(port, "/a.txt", 1000ms).rfind("HTTP/1.1 200 ", 0), 0u);
+    EXPECT_EQ(server.stop(), 0);
+    EXPECT_EQ(ask_once(port, "/a.txt", 1000ms), "refused") << "round " << round;
+  }
+}
+
 TEST(Lifecycle, DrainTimeKeepsAnsweringWithCloseAndHealthSays503) {
   TempDir root;
   root.write("big.bin", std::string(64 << 20, 'b'));
