@@ -1,7 +1,6 @@
 #include "src/acceptor.h"
 
 #include <sys/socket.h>
-
 #include <unistd.h>
 
 #include <algorithm>

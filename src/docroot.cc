@@ -23,8 +23,7 @@ std::shared_ptr<const DocrootDirectory> DocrootSource::open_path() const {
   return std::make_shared<const DocrootDirectory>(fd, st.st_dev, st.st_ino);
 }
 
-bool DocrootSource::open_initial() {
-  std::shared_ptr<const DocrootDirectory> opened = open_path();
+bool DocrootSource::publish(std::shared_ptr<const DocrootDirectory> opened) {
   if (!opened) {
     return false;
   }
@@ -34,6 +33,8 @@ bool DocrootSource::open_initial() {
   return true;
 }
 
+bool DocrootSource::open_initial() { return publish(open_path()); }
+
 bool DocrootSource::refresh(bool force) {
   if (!force) {
     struct stat st {};
@@ -42,14 +43,7 @@ bool DocrootSource::refresh(bool force) {
       return false;  // the same directory (or, for a moment, none: keep serving the old one)
     }
   }
-  std::shared_ptr<const DocrootDirectory> opened = open_path();
-  if (!opened) {
-    return false;
-  }
-  std::lock_guard lock(_mutex);
-  _current = std::move(opened);
-  _version.fetch_add(1, std::memory_order_release);
-  return true;
+  return publish(open_path());
 }
 
 std::shared_ptr<const DocrootDirectory> DocrootSource::current() const {

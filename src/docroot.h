@@ -54,6 +54,8 @@ class DocrootSource {
 
  private:
   std::shared_ptr<const DocrootDirectory> open_path() const;
+  // Makes `opened` the current directory, with a new version; false when null.
+  bool publish(std::shared_ptr<const DocrootDirectory> opened);
 
   std::string _path;
   mutable std::mutex _mutex;

@@ -293,6 +293,24 @@ std::pair<int, std::string> run_command(const std::vector<std::string>& argv) {
   return run_with_stderr(argv, false, std::chrono::seconds(20));
 }
 
+int listen_on_loopback(uint16_t& port, bool reuse_port, bool inheritable) {
+  int fd = socket(AF_INET, SOCK_STREAM | (inheritable ? 0 : SOCK_CLOEXEC), 0);
+  int one = 1;
+  if (reuse_port) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(fd, 4096) != 0) {
+    fail("listen_on_loopback");
+  }
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
 // ---- Client -------------------------------------------------------------------
 
 std::optional<std::string> Response::header(const std::string& name) const {

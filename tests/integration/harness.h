@@ -71,6 +71,11 @@ class ServerProcess {
 // With `deny_io_uring`, a seccomp filter in the child makes io_uring_setup
 // fail with EPERM, as Docker's default profile does.
 std::pair<int, std::string> run_to_exit(std::vector<std::string> args, bool deny_io_uring = false);
+// A socket listening on 127.0.0.1 at a port the kernel picks (written to
+// `port`). `reuse_port` sets SO_REUSEPORT, as ringhttpd's own listeners do;
+// `inheritable` leaves out SOCK_CLOEXEC, for a child to be handed it.
+int listen_on_loopback(uint16_t& port, bool reuse_port = false, bool inheritable = false);
+
 // Runs any program to completion (killed after 20 s); returns {status, stderr}.
 std::pair<int, std::string> run_command(const std::vector<std::string>& argv);
 

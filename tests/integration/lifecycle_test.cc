@@ -127,17 +127,7 @@ TEST(Lifecycle, AConnectionAcceptedBeforeTheStopGetsItsResponse) {
 // made while none runs wait in its queue.
 class HeldListener {
  public:
-  HeldListener() {
-    _fd = socket(AF_INET, SOCK_STREAM, 0);  // inheritable: no SOCK_CLOEXEC
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(_fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    EXPECT_EQ(listen(_fd, 4096), 0);
-    socklen_t length = sizeof address;
-    getsockname(_fd, reinterpret_cast<sockaddr*>(&address), &length);
-    _port = ntohs(address.sin_port);
-  }
+  HeldListener() : _fd(listen_on_loopback(_port, false, true)) {}
   ~HeldListener() { close(_fd); }
   uint16_t port() const { return _port; }
   // Runs the binary with the listener as fd 3 and LISTEN_PID its own pid.
@@ -147,8 +137,8 @@ class HeldListener {
   }
 
  private:
-  int _fd = -1;
   uint16_t _port = 0;
+  int _fd = -1;
 };
 
 TEST(Lifecycle, RestartsOnAnInheritedListenerLoseNoRequest) {

@@ -548,17 +548,10 @@ TEST(ServerFlags, BadValuesExitTwoWithOneLineNamingTheFlag) {
 TEST(ServerFlags, PortInUseIsOneClearLine) {
   TempDir root;
   ServerProcess first(root.path());
-  // SO_REUSEPORT lets only the same user share a port; a second server of
-  // ours would join the group, so check against a plain listener instead.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  std::string taken = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  // A plain listener of another program.
+  uint16_t port = 0;
+  int fd = listen_on_loopback(port);
+  std::string taken = "127.0.0.1:" + std::to_string(port);
   auto [status, text] = run_to_exit({"--root", root.path(), "--listen", taken});
   EXPECT_EQ(status, 1);
   EXPECT_NE(text.find("--listen " + taken + ": cannot listen: Address already in use"),
@@ -578,17 +571,9 @@ TEST(ServerFlags, ASecondInstanceOnAServedPortExits) {
   EXPECT_EQ(status, 1) << text;
   EXPECT_NE(text.find("port in use"), std::string::npos) << text;
   // A foreign listener that set SO_REUSEPORT too, as a second ringhttpd would.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  std::string shared = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  uint16_t port = 0;
+  int fd = listen_on_loopback(port, true);
+  std::string shared = "127.0.0.1:" + std::to_string(port);
   auto [shared_status, shared_text] = run_to_exit({"--root", root.path(), "--listen", shared});
   EXPECT_EQ(shared_status, 1) << shared_text;
   EXPECT_NE(shared_text.find("port in use"), std::string::npos) << shared_text;
