@@ -15,7 +15,11 @@ constexpr int max_body_evictions = 8;
 }  // namespace
 
 FileCache::FileCache(const CacheLimits& limits, FdCloser& closer)
-    : _limits(limits), _closer(closer) {
+    : _limits(limits),
+      _closer(closer),
+      _answer_key_budget(limits.answer_key_bytes != 0
+                             ? limits.answer_key_bytes
+                             : uint64_t{limits.max_entries} * CacheLimits::answer_key_bytes_each) {
   _map.reserve(std::min<uint32_t>(limits.max_entries, 1u << 16));
 }
 
@@ -106,17 +110,23 @@ CacheEntry* FileCache::take_entry(std::string_view key, EntryKind kind, int64_t 
   entry->references = 1;
   if (_limits.max_entries > 0) {
     LruList& list = list_of(entry);
-    make_room(list);
+    make_room(list, entry->key.size());
     _map.emplace(std::string_view(entry->key), entry);
     entry->in_map = true;
     list.push_front(entry);
     ++_counters.entries;
+    if (kind != EntryKind::file) {
+      _counters.answer_key_bytes += entry->key.size();
+    }
   }
   return entry;
 }
 
-void FileCache::make_room(LruList& list) {
-  while (list.size >= _limits.max_entries && list.tail != nullptr) {
+void FileCache::make_room(LruList& list, size_t key_bytes) {
+  auto over_bytes = [&] {
+    return &list == &_answers && _counters.answer_key_bytes + key_bytes > _answer_key_budget;
+  };
+  while ((list.size >= _limits.max_entries || over_bytes()) && list.tail != nullptr) {
     ++_counters.evictions;
     invalidate(list.tail);
   }
@@ -189,6 +199,10 @@ void FileCache::invalidate(CacheEntry* entry) {
   entry->in_map = false;
   assert(_counters.entries > 0);
   --_counters.entries;
+  if (entry->kind != EntryKind::file) {
+    assert(_counters.answer_key_bytes >= entry->key.size());
+    _counters.answer_key_bytes -= entry->key.size();
+  }
   if (entry->references == 0) {
     destroy(entry);
   }

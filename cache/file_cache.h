@@ -89,12 +89,18 @@ struct CacheCounters {
   uint64_t body_bytes = 0;      // bytes of bodies held now
   uint64_t open_fds = 0;        // descriptors held now (entries in the map or in flight)
   uint64_t entries = 0;         // entries in the map now
+  uint64_t answer_key_bytes = 0;  // key bytes the remembered answers hold now
 };
 
 struct CacheLimits {
   uint32_t max_entries = 16384;          // files, and answers apart; 0: nothing is kept past its response
   int64_t valid_ms = 2000;               // fresh for this long after a check
   int64_t idle_ms = 60'000;              // dropped when unused this long; 0: never
+  // The key bytes all remembered answers may hold together: a flood of
+  // long distinct misses (--max-uri each) is bounded in bytes, not only in
+  // count. 0: max_entries times answer_key_bytes_each.
+  uint64_t answer_key_bytes = 0;
+  static constexpr uint64_t answer_key_bytes_each = 256;
   uint32_t body_max_bytes = 64 * 1024;   // files up to this size keep their bytes
   uint64_t body_total_bytes = 256ull << 20;  // all bodies of this cache together
 };
@@ -176,7 +182,7 @@ class FileCache {
   }
 
   CacheEntry* take_entry(std::string_view key, EntryKind kind, int64_t now_ms);
-  void make_room(LruList& list);
+  void make_room(LruList& list, size_t key_bytes);
   void drop_charge(CacheEntry* entry);
   void destroy(CacheEntry* entry);
 
@@ -186,6 +192,7 @@ class FileCache {
   std::unordered_map<std::string_view, CacheEntry*> _map;
   LruList _files;
   LruList _answers;
+  uint64_t _answer_key_budget = 0;
   std::vector<std::unique_ptr<CacheEntry>> _spare;  // recycled entries: churn does not allocate
   CacheCounters _counters;
 };

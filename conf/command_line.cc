@@ -133,6 +133,8 @@ void declare_serving_options(cxxopts::Options& options, const Config& defaults) 
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_uri_bytes)))
     ("max-header", "largest request header block in bytes (431 beyond)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_header_bytes)))
+    ("max-headers", "most header fields in one request (431 beyond)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_header_count)))
     ("max-connections", "connections per worker (0: derived from RLIMIT_NOFILE)",
      cxxopts::value<std::string>()->default_value("0"))
     ("max-ranges", "most ranges served in one request (1-32); more get the whole file",
@@ -231,6 +233,8 @@ void read_connection_flags(const cxxopts::ParseResult& parsed, Config& config) {
       parse_unsigned("--max-header", text_of(parsed, "max-header"), 1024, 1 << 20));
   config.max_uri_bytes = static_cast<uint32_t>(
       parse_unsigned("--max-uri", text_of(parsed, "max-uri"), 256, config.max_header_bytes));
+  config.max_header_count = static_cast<uint32_t>(
+      parse_unsigned("--max-headers", text_of(parsed, "max-headers"), 1, 10'000));
 }
 
 // Connections and the cache share the descriptor budget (fd_share_per_worker).

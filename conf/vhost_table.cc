@@ -9,8 +9,16 @@
 
 namespace ringhttpd {
 
+std::string_view HostListing::find(std::string_view host) const {
+  if (auto named = directories.find(host); named != directories.end()) {
+    return *named;
+  }
+  auto alias = aliases.find(host);
+  return alias == aliases.end() ? std::string_view() : std::string_view(alias->second);
+}
+
 void VhostTable::rescan(int root_fd) {
-  HostSet found;
+  HostListing found;
   int listing = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (DIR* directory = listing >= 0 ? fdopendir(listing) : nullptr) {
     while (dirent* item = readdir(directory)) {
@@ -24,21 +32,32 @@ void VhostTable::rescan(int root_fd) {
         is_directory = fstatat(dirfd(directory), item->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
       }
       if (is_directory) {
-        found.emplace(name);
+        found.directories.emplace(name);
       }
     }
     closedir(directory);
   } else if (listing >= 0) {
     close(listing);
   }
+  for (const std::string& name : found.directories) {
+    std::string lowered = ascii_lowered(name);
+    if (lowered != name && !found.directories.contains(lowered)) {
+      found.aliases.emplace(lowered, name);  // an exact lower-case name wins
+    }
+  }
   std::lock_guard lock(_mutex);
-  if (found != _hosts) {
+  if (found.directories != _hosts.directories) {
     _hosts = std::move(found);
     _version.fetch_add(1, std::memory_order_release);
   }
 }
 
 HostSet VhostTable::snapshot() const {
+  std::lock_guard lock(_mutex);
+  return _hosts.directories;
+}
+
+HostListing VhostTable::listing() const {
   std::lock_guard lock(_mutex);
   return _hosts;
 }

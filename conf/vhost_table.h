@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "conf/text.h"
@@ -17,6 +18,16 @@
 namespace ringhttpd {
 
 using HostSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+// A directory whose name has upper-case letters ("Example.com"), by its
+// lower-case name: a Host is matched without regard to case (RFC 9110 §4.2.3).
+using HostAliases = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+
+struct HostListing {
+  HostSet directories;  // as they are named
+  HostAliases aliases;  // lower-cased -> as named, for names with upper case
+  // The directory for a lower-cased host name, or empty.
+  std::string_view find(std::string_view host) const;
+};
 
 class VhostTable {
  public:
@@ -25,10 +36,11 @@ class VhostTable {
   void rescan(int root_fd);
   uint64_t version() const { return _version.load(std::memory_order_acquire); }
   HostSet snapshot() const;
+  HostListing listing() const;
 
  private:
   mutable std::mutex _mutex;
-  HostSet _hosts;
+  HostListing _hosts;
   std::atomic<uint64_t> _version{0};
 };
 

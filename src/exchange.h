@@ -37,7 +37,10 @@ enum class ResolvePurpose : uint8_t {
 struct ResolveProgress {
   ResolvePurpose purpose = ResolvePurpose::path;
   uint8_t index_tried = 0;          // --index names tried so far
-  uint8_t next_coding = 0;          // --precompressed codings looked at so far
+  uint8_t next_coding = 0;          // codings of coding_order looked at so far
+  uint8_t coding_count = 0;         // codings the client accepts, ranked
+  bool codings_ranked = false;
+  std::array<uint8_t, 3> coding_order{};  // indices into --precompressed
   uint32_t key_length = 0;          // the cache key is scratch[0, key_length)
   uint32_t host_prefix_length = 0;  // --vhosts: "/host" before the request path
   int file_fd = -1;                 // opened, until the cache takes it

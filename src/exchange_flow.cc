@@ -1,10 +1,9 @@
 #include "src/exchange_flow.h"
 
-#include <sys/random.h>
-
 #include <cstring>
 
 #include "src/endpoints.h"
+#include "src/http/path.h"
 #include "src/log.h"
 #include "src/plan/file_plan.h"
 #include "src/plan/status_plan.h"
@@ -13,10 +12,7 @@ namespace ringhttpd {
 
 ExchangeFlow::ExchangeFlow(unsigned worker, const Config& config, const LoopState& loop,
                            FlowRooms rooms, const WorkerStats* all_stats)
-    : _worker(worker), _config(config), _loop(loop), _rooms(rooms), _all_stats(all_stats) {
-  getrandom(&_random_state, sizeof _random_state, 0);
-  _random_state |= 1;  // xorshift must not start at 0
-}
+    : _worker(worker), _config(config), _loop(loop), _rooms(rooms), _all_stats(all_stats) {}
 
 void ExchangeFlow::after_input(Connection& connection, InputStep step) {
   switch (step.event) {
@@ -65,9 +61,13 @@ void ExchangeFlow::after_resolve(Connection& connection, ResolveStep step) {
       respond_file(connection);
       return;
     case ResolveOutcome::redirect: {
+      // The directory's name from the normalised path (the cache key), never
+      // from the raw target, whose escapes a browser reads its own way.
       Exchange& exchange = *connection.exchange;
-      send(connection, plan_directory_redirect(plan_context(exchange), exchange.request.target,
-                                               exchange.plan()));
+      std::string_view key = exchange.cache_key();
+      send(connection,
+           plan_directory_redirect(plan_context(exchange), key.substr(key.rfind('/') + 1),
+                                   target_query(exchange.request.target), exchange.plan()));
       return;
     }
     case ResolveOutcome::answer:
@@ -142,7 +142,7 @@ void ExchangeFlow::respond_file(Connection& connection) {
   answer.vary_accept_encoding = !_config.precompressed.empty();
   answer.max_ranges = _config.max_ranges;
   answer.now_seconds = _loop.now_seconds;
-  answer.boundary_seed = next_random();
+  answer.boundary_seed = _boundaries.next();
   send(connection, plan_file(plan_context(exchange), answer, exchange.plan()));
 }
 
@@ -185,13 +185,6 @@ void ExchangeFlow::finish_response(Connection& connection) {
   }
   exchange.reset_for_next_request();
   after_input(connection, _rooms.input.next_request(connection, true));
-}
-
-uint64_t ExchangeFlow::next_random() {
-  _random_state ^= _random_state << 13;
-  _random_state ^= _random_state >> 7;
-  _random_state ^= _random_state << 17;
-  return _random_state;
 }
 
 }  // namespace ringhttpd

@@ -14,6 +14,7 @@
 #include "src/exchange_pool.h"
 #include "src/input.h"
 #include "src/loop_state.h"
+#include "src/plan/boundary.h"
 #include "src/resolver.h"
 #include "src/router.h"
 #include "src/sender.h"
@@ -51,7 +52,6 @@ class ExchangeFlow {
   void send(Connection& connection, bool plan_fits);
   void finish_response(Connection& connection);
   PlanContext plan_context(const Exchange& exchange);
-  uint64_t next_random();
 
   unsigned _worker;
   const Config& _config;
@@ -59,7 +59,7 @@ class ExchangeFlow {
   FlowRooms _rooms;
   const WorkerStats* _all_stats;  // every worker's, for /metrics
   DateCache _date;
-  uint64_t _random_state = 0;     // xorshift: multipart boundaries
+  BoundaryMaker _boundaries;
 };
 
 }  // namespace ringhttpd

@@ -191,7 +191,14 @@ ResolveStep Resolver::on_statx(Connection& connection, int result) {
   FileInfo info = FileInfo::from_statx(exchange.stat_buffer);
   if (resolve.purpose == ResolvePurpose::sibling) {
     if (result < 0 || !info.is_regular()) {
-      _closer.close_and_forget(resolve.file_fd);  // not a sibling (a directory named x.br, say)
+      // Not a sibling (a directory or FIFO named x.br, say): remembered as
+      // what a request for it by name gets (the key is the same), or every
+      // request would open it again.
+      _closer.close_and_forget(resolve.file_fd);
+      if (result == 0) {
+        remember_answer(exchange, info.is_directory() ? EntryKind::redirect : EntryKind::status,
+                        info.is_directory() ? 301 : 403);
+      }
       return sibling_done(connection, nullptr);
     }
     CacheEntry* sibling = insert_opened(exchange, info);
@@ -274,8 +281,9 @@ ResolveStep Resolver::on_read_body(Connection& connection, int result) {
   return sibling ? sibling_done(connection, read_into) : found(connection, read_into);
 }
 
-// The representation: the first --precompressed coding the client accepts
-// whose sibling exists and is current (src/plan/representation.h).
+// The representation: of the codings the client accepts, best weight first
+// and the --precompressed order between equals, the first whose sibling
+// exists and is current (src/plan/representation.h).
 // Siblings are cache entries like any file (a missing one is a remembered
 // 404), looked up by the path of the file served ("/docs/index.html.br").
 ResolveStep Resolver::next_sibling(Connection& connection) {
@@ -285,13 +293,15 @@ ResolveStep Resolver::next_sibling(Connection& connection) {
   if (codings.empty() || exchange.request.accept_encoding.empty()) {
     return file();
   }
-  uint8_t accepted = accepted_codings(exchange.request.accept_encoding);
+  if (!resolve.codings_ranked) {
+    resolve.codings_ranked = true;
+    resolve.coding_count = static_cast<uint8_t>(
+        rank_codings(codings, coding_weights(exchange.request.accept_encoding), resolve.coding_order));
+  }
   const CacheEntry& original = *exchange.entry;
   const std::string& path = original.resolved_path;
-  for (; (resolve.next_coding = static_cast<uint8_t>(
-              next_accepted_coding(codings, accepted, resolve.next_coding))) < codings.size();
-       ++resolve.next_coding) {
-    ContentCoding coding = codings[resolve.next_coding];
+  for (; resolve.next_coding < resolve.coding_count; ++resolve.next_coding) {
+    ContentCoding coding = codings[resolve.coding_order[resolve.next_coding]];
     std::string_view suffix = coding_suffix(coding);
     size_t key_bytes = 1 + path.size() + suffix.size();
     if (key_bytes >= exchange.scratch_capacity) {
@@ -335,7 +345,9 @@ ResolveStep Resolver::sibling_done(Connection& connection, CacheEntry* sibling) 
   exchange.sibling = nullptr;
   if (sibling != nullptr && sibling_is_current(*sibling, *exchange.entry)) {
     exchange.sibling = sibling;
-    exchange.sibling_coding = static_cast<uint8_t>(_config.precompressed[exchange.resolve.next_coding]);
+    const ResolveProgress& resolve = exchange.resolve;
+    exchange.sibling_coding =
+        static_cast<uint8_t>(_config.precompressed[resolve.coding_order[resolve.next_coding]]);
     return file();
   }
   if (sibling != nullptr) {

@@ -22,7 +22,7 @@ constexpr Route answer(uint16_t status) { return {RouteKind::status, status}; }
 void Router::refresh_hosts() {
   if (_vhosts != nullptr && _vhosts->version() != _hosts_version) {
     _hosts_version = _vhosts->version();
-    _hosts = _vhosts->snapshot();
+    _hosts = _vhosts->listing();
   }
 }
 
@@ -113,11 +113,12 @@ Route Router::route_file(Exchange& exchange) {
 std::string_view Router::host_directory_for(const Request& request, char* buffer) const {
   // An absolute-form target names the host itself (RFC 9112 §3.2.2).
   std::string_view host = target_authority(request.target).value_or(request.host);
-  std::string_view directory = host_directory(host, buffer);
-  if (!directory.empty() && _hosts.find(directory) != _hosts.end()) {
+  std::string_view name = host_directory(host, buffer);  // lower-cased
+  if (std::string_view directory = name.empty() ? std::string_view() : _hosts.find(name);
+      !directory.empty()) {
     return directory;
   }
-  return _hosts.find(std::string_view("_default")) != _hosts.end() ? "_default" : std::string_view();
+  return _hosts.find("_default");
 }
 
 }  // namespace ringhttpd

@@ -39,7 +39,7 @@ class Router {
 
   const Config& _config;
   const VhostTable* _vhosts;  // --vhosts, else null
-  HostSet _hosts;
+  HostListing _hosts;
   uint64_t _hosts_version = UINT64_MAX;
 };
 

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "conf/text.h"
+#include "src/http/path.h"
 
 namespace ringhttpd {
 namespace {
@@ -52,23 +53,16 @@ struct FramingState {
   bool chunked_seen = false;
 };
 
-// Content-Length: 1*DIGIT, or a list of identical values (RFC 9110 §8.6).
-// Differing values, repeated or not, are an attempt at desync: 400.
+// Content-Length: exactly one field, exactly 1*DIGIT. RFC 9110 §8.6 lets a
+// recipient accept a list of identical values ("5, 5") or repeated fields;
+// a front end that reads them differently (",5", "5,") is what request
+// smuggling needs, so any of them is 400, as nginx answers.
 uint16_t apply_content_length(std::string_view value, Request& out) {
-  bool valid = !value.empty();
-  for_each_list_element(value, [&](std::string_view element) {
-    uint64_t length = 0;
-    if (!parse_decimal(element, length)) {
-      valid = false;
-      return;
-    }
-    if (out.has_content_length && out.content_length != length) {
-      valid = false;
-    }
-    out.has_content_length = true;
-    out.content_length = length;
-  });
-  return valid && out.has_content_length ? 0 : 400;
+  if (out.has_content_length || !parse_decimal(value, out.content_length)) {
+    return 400;
+  }
+  out.has_content_length = true;
+  return 0;
 }
 
 // Transfer-Encoding: this server understands only "chunked", which must come
@@ -202,6 +196,12 @@ uint16_t validate_head(Request& out, const FramingState& state) {
     if (out.version_minor == 0 || !state.chunked_seen || out.has_content_length) {
       return 400;  // framing an HTTP/1.0 message or a smuggling shape
     }
+  }
+  // RFC 9110 §4.2.4: userinfo in a target is refused ("http://a@b/": which
+  // host is meant depends on who reads it).
+  if (std::optional<std::string_view> authority = target_authority(out.target);
+      authority && authority->find('@') != std::string_view::npos) {
+    return 400;
   }
   out.method = method_from_text(out.method_text);
   return 0;

@@ -12,16 +12,25 @@
 namespace ringhttpd {
 namespace {
 
+// A modification time later than now (a clock skewed at the deploy) is
+// sent as now, the Date (RFC 9110 §8.8.2.1: MUST NOT be later than Date).
+bool modified_in_the_future(const FileAnswer& answer) {
+  return answer.served->info.mtime_sec > answer.now_seconds;
+}
+
 // The head fields of a file response. Validators come from what is sent
 // (a precompressed sibling has its own ETag); the type and the rule fields
 // from the file asked for; Expires is counted from now.
-FileHead file_head(const FileAnswer& answer, uint16_t status, uint64_t content_length,
-                   char (&expires)[http_date_bytes]) {
+FileHead file_head(const PlanContext& context, const FileAnswer& answer, uint16_t status,
+                   uint64_t content_length, char (&expires)[http_date_bytes]) {
   const CacheEntry& asked = *answer.asked;
   const CacheEntry& served = *answer.served;
-  FileHead head{status, content_length, asked.content_type, served.last_modified_text(),
+  FileHead head{status, content_length, asked.content_type,
+                modified_in_the_future(answer) ? context.common.date : served.last_modified_text(),
                 served.etag_text()};
-  head.content_encoding = answer.content_encoding;
+  // A 304 describes the cached representation, not a new coding of it
+  // (RFC 9110 §15.4.5: SHOULD NOT send other representation metadata).
+  head.content_encoding = status == 304 ? std::string_view() : answer.content_encoding;
   head.vary_accept_encoding = answer.vary_accept_encoding;
   head.extra_fields = asked.extra_fields;
   if (asked.max_age_seconds >= 0) {
@@ -35,7 +44,7 @@ bool plan_not_modified(const PlanContext& context, const FileAnswer& answer, Sen
   // A 304 carries what a cache needs to update its copy (§15.4.5).
   char expires[http_date_bytes];
   HeaderWriter head(context.scratch, context.scratch_capacity);
-  render_file_head(head, context.common, file_head(answer, 304, 0, expires));
+  render_file_head(head, context.common, file_head(context, answer, 304, 0, expires));
   return plan.set_head_only(head, 304, 0);
 }
 
@@ -54,7 +63,7 @@ bool plan_ranges(const PlanContext& context, const FileAnswer& answer, const Ran
                  SendPlan& plan) {
   uint64_t size = answer.served->info.size;
   char expires[http_date_bytes];
-  FileHead file = file_head(answer, 200, size, expires);
+  FileHead file = file_head(context, answer, 200, size, expires);
   if (ranges.outcome == RangeOutcome::full) {
     plan.ranges[0] = {0, size};
     plan.range_count = size > 0 ? 1 : 0;
@@ -94,7 +103,9 @@ bool plan_ranges(const PlanContext& context, const FileAnswer& answer, const Ran
 bool plan_file(const PlanContext& context, const FileAnswer& answer, SendPlan& plan) {
   const Request& request = *answer.request;
   const CacheEntry& served = *answer.served;
-  Validators validators{served.etag_text(), static_cast<time_t>(served.info.mtime_sec)};
+  time_t modified = modified_in_the_future(answer) ? answer.now_seconds
+                                                  : static_cast<time_t>(served.info.mtime_sec);
+  Validators validators{served.etag_text(), modified};
   switch (evaluate_preconditions(request, validators)) {
     case Precondition::failed:
       return plan_status(context, 412, plan);
@@ -104,7 +115,10 @@ bool plan_file(const PlanContext& context, const FileAnswer& answer, SendPlan& p
       break;
   }
   RangeSet ranges;  // outcome full: the whole file
-  if (!request.range.empty() && if_range_allows(request.if_range, validators)) {
+  // Range applies to GET only (RFC 9110 §14.2: a server MUST ignore it for
+  // other methods): HEAD says what GET without Range would.
+  if (request.method == Method::get && !request.range.empty() &&
+      if_range_allows(request.if_range, validators)) {
     ranges = parse_range(request.range, served.info.size, answer.max_ranges);
   }
   if (ranges.outcome == RangeOutcome::unsatisfiable) {

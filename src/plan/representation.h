@@ -3,6 +3,7 @@
 // --precompressed coding the client accepts whose sibling ("app.js.br")
 // exists and is current. The resolver finds the siblings; these decide.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -21,14 +22,26 @@ inline bool sibling_is_current(const CacheEntry& sibling, const CacheEntry& orig
           sibling.info.mtime_nsec >= original.info.mtime_nsec);
 }
 
-// The first of `codings`, at index `from` or later, in the `accepted` set
-// (accepted_codings()); codings.size() when there is none.
-inline size_t next_accepted_coding(const std::vector<ContentCoding>& codings, uint8_t accepted,
-                                   size_t from) {
-  while (from < codings.size() && (accepted & coding_bit(codings[from])) == 0) {
-    ++from;
+// The order to try the configured codings in: the client's weights first
+// (the highest q wins, RFC 9110 §12.5.3), the server's order between equal
+// weights; a coding the client refuses (q=0) is left out. Returns how
+// many went into `order` (indices into `configured`).
+inline size_t rank_codings(const std::vector<ContentCoding>& configured, const CodingWeights& weights,
+                           std::array<uint8_t, 3>& order) {
+  size_t count = 0;
+  for (size_t i = 0; i < configured.size() && count < order.size(); ++i) {
+    uint16_t q = weights.of(configured[i]);
+    if (q == 0) {
+      continue;
+    }
+    size_t at = count++;
+    while (at > 0 && weights.of(configured[order[at - 1]]) < q) {  // stable: ties keep server order
+      order[at] = order[at - 1];
+      --at;
+    }
+    order[at] = static_cast<uint8_t>(i);
   }
-  return from;
+  return count;
 }
 
 }  // namespace ringhttpd

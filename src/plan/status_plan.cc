@@ -1,6 +1,6 @@
 #include "src/plan/status_plan.h"
 
-#include "src/http/path.h"
+#include "conf/text.h"
 
 namespace ringhttpd {
 
@@ -15,16 +15,45 @@ bool plan_status(const PlanContext& context, uint16_t status, SendPlan& plan) {
   return plan.set_head_only(head, status, context.head_only ? 0 : status_body_bytes(status));
 }
 
+namespace {
+
+// pchar (RFC 3986 §3.3) but for '%': unreserved, sub-delims, ':' and '@'.
+bool stays_as_it_is(unsigned char c) {
+  return is_alnum(c) || std::string_view("-._~!$&'()*+,;=:@").find(static_cast<char>(c)) !=
+                            std::string_view::npos;
+}
+
+// The segment percent-encoded into `out`: at most three bytes a byte.
+std::string_view encode_segment(std::string_view segment, char* out) {
+  constexpr char hex[] = "0123456789ABCDEF";
+  size_t length = 0;
+  for (char c : segment) {
+    auto byte = static_cast<unsigned char>(c);
+    if (stays_as_it_is(byte)) {
+      out[length++] = c;
+    } else {
+      out[length++] = '%';
+      out[length++] = hex[byte >> 4];
+      out[length++] = hex[byte & 0xF];
+    }
+  }
+  return {out, length};
+}
+
+}  // namespace
+
 // Relative, so it stays right behind any proxy or CDN that rewrites the
 // host or the path prefix.
-bool plan_directory_redirect(const PlanContext& context, std::string_view target, SendPlan& plan) {
-  std::string_view path = target_path(target);
-  std::string_view last_segment = path.substr(path.rfind('/') + 1);
+bool plan_directory_redirect(const PlanContext& context, std::string_view directory,
+                             std::string_view query, SendPlan& plan) {
+  constexpr size_t most_segment_bytes = 1024;  // a longer name is encoded in part: the head says "not found"
+  char encoded[3 * most_segment_bytes];
+  std::string_view segment = encode_segment(directory.substr(0, most_segment_bytes), encoded);
   // "a:b/" would read as a URI scheme; "./a:b/" cannot.
-  std::string_view prefix = last_segment.find(':') != std::string_view::npos ? "./" : "";
+  std::string_view prefix = segment.find(':') != std::string_view::npos ? "./" : "";
   HeaderWriter head(context.scratch, context.scratch_capacity);
   render_status_response(head, context.common, 301, context.head_only, "Location",
-                         {prefix, last_segment, "/", target_query(target)});
+                         {prefix, segment, "/", query});
   return plan.set_head_only(head, 301, context.head_only ? 0 : status_body_bytes(301));
 }
 

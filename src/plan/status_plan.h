@@ -17,8 +17,13 @@ constexpr std::string_view allowed_methods = "GET, HEAD, OPTIONS";
 // "404 Not Found\n" and its head; 405 says what is allowed.
 bool plan_status(const PlanContext& context, uint16_t status, SendPlan& plan);
 
-// The target names a directory without its slash: 301 to "name/".
-bool plan_directory_redirect(const PlanContext& context, std::string_view target, SendPlan& plan);
+// A path naming a directory without its slash: 301 to "name/", relative.
+// `directory` is the last segment of the normalised path (decoded bytes);
+// it is percent-encoded again, so nothing a client wrote reaches Location
+// as it was ("\\evil.com", which browsers read as "//evil.com").
+// `query` (with its '?', or empty) is kept.
+bool plan_directory_redirect(const PlanContext& context, std::string_view directory,
+                             std::string_view query, SendPlan& plan);
 
 // 204 with Allow.
 bool plan_options(const PlanContext& context, SendPlan& plan);

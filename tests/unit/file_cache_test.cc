@@ -249,6 +249,23 @@ TEST_F(CacheFixture, AnswersNeverEvictFiles) {
   EXPECT_EQ(cache.find("/missing-0", 0).freshness, Freshness::miss);
 }
 
+TEST_F(CacheFixture, AnswersAreBoundedInKeyBytesToo) {
+  CacheLimits l = limits();
+  l.max_entries = 1000;
+  l.answer_key_bytes = 2000;
+  FileCache cache(l, closer);
+  put(cache, "/hot", 1);
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "/" + std::string(500, 'x') + std::to_string(i);  // a long probe each
+    cache.release(cache.insert_answer(key, EntryKind::status, 404, 0));
+    EXPECT_LE(cache.counters().answer_key_bytes, 2000u) << i;
+  }
+  EXPECT_EQ(cache.counters().entries, 1u + 3u);  // three long answers fit, and the file
+  EXPECT_EQ(cache.find("/hot", 0).freshness, Freshness::fresh);
+  cache.clear();
+  EXPECT_EQ(cache.counters().answer_key_bytes, 0u);
+}
+
 TEST_F(CacheFixture, OneRevalidationAtATime) {
   FileCache cache(limits(), closer);  // valid for 100 ms
   put(cache, "/f", 20, 10, 0);

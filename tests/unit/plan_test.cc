@@ -8,6 +8,7 @@
 
 #include "cache/http_date.h"
 #include "src/http/response.h"
+#include "src/plan/boundary.h"
 #include "src/plan/file_plan.h"
 #include "src/plan/multipart.h"
 #include "src/plan/representation.h"
@@ -91,11 +92,15 @@ TEST_F(PlanFixture, StatusIsAHeadAndASmallBody) {
 }
 
 TEST_F(PlanFixture, DirectoryRedirectIsRelative) {
-  ASSERT_TRUE(plan_directory_redirect(context, "/a/docs?x=1", plan));
+  ASSERT_TRUE(plan_directory_redirect(context, "docs", "?x=1", plan));
   EXPECT_EQ(plan.status, 301);
   EXPECT_NE(head().find("Location: docs/?x=1\r\n"), std::string::npos);
-  ASSERT_TRUE(plan_directory_redirect(context, "http://h/a/b:c", plan));
+  ASSERT_TRUE(plan_directory_redirect(context, "b:c", "", plan));
   EXPECT_NE(head().find("Location: ./b:c/\r\n"), std::string::npos);  // never a scheme
+  // Bytes a browser reads its own way are encoded: "\\evil.com" would be "//evil.com".
+  ASSERT_TRUE(plan_directory_redirect(context, "\\\\evil.com\\x y%?#\xc3\xa9", "", plan));
+  EXPECT_NE(head().find("Location: %5C%5Cevil.com%5Cx%20y%25%3F%23%C3%A9/\r\n"), std::string::npos)
+      << head();
 }
 
 TEST_F(PlanFixture, HeadThatDoesNotFitIsRefused) {
@@ -224,10 +229,19 @@ TEST_F(PlanFixture, SiblingSendsItsOwnValidatorsWithTheFilesType) {
 
 TEST(Representation, CodingsAndCurrency) {
   std::vector<ContentCoding> codings{ContentCoding::br, ContentCoding::zstd, ContentCoding::gzip};
-  uint8_t gzip_only = coding_bit(ContentCoding::gzip);
-  EXPECT_EQ(next_accepted_coding(codings, gzip_only, 0), 2u);
-  EXPECT_EQ(next_accepted_coding(codings, gzip_only, 3), 3u);
-  EXPECT_EQ(next_accepted_coding(codings, 0, 0), 3u);
+  std::array<uint8_t, 3> order{};
+  // RFC 9110 §12.5.3: the highest weight wins; the server's order breaks ties.
+  ASSERT_EQ(rank_codings(codings, coding_weights("br;q=0.1, gzip"), order), 2u);
+  EXPECT_EQ(order[0], 2u);  // gzip (q=1) before br (q=0.1)
+  EXPECT_EQ(order[1], 0u);
+  ASSERT_EQ(rank_codings(codings, coding_weights("gzip, br, zstd"), order), 3u);
+  EXPECT_EQ(order, (std::array<uint8_t, 3>{0, 1, 2}));  // equal weights: the server's order
+  ASSERT_EQ(rank_codings(codings, coding_weights("*;q=0.5, br;q=0"), order), 2u);
+  EXPECT_EQ(order[0], 1u);  // zstd and gzip by "*", br refused
+  EXPECT_EQ(rank_codings(codings, coding_weights("identity"), order), 0u);
+  EXPECT_EQ(coding_weights("gzip;q=0.25").of(ContentCoding::gzip), 250u);
+  EXPECT_EQ(coding_weights("gzip;q=1.000").of(ContentCoding::gzip), 1000u);
+  EXPECT_EQ(coding_weights("gzip;q=1.5").of(ContentCoding::gzip), 0u);  // malformed: refused
   CacheEntry original;
   CacheEntry sibling;
   original.info.mtime_sec = 10;
@@ -237,6 +251,18 @@ TEST(Representation, CodingsAndCurrency) {
   EXPECT_TRUE(sibling_is_current(sibling, original));
   sibling.info.mtime_nsec = 4;
   EXPECT_FALSE(sibling_is_current(sibling, original));  // left behind by an older deploy
+}
+
+// The reference vector of SipHash-2-4 (key 00..0f, message 00..07), and
+// boundaries that follow no visible state.
+TEST(Boundary, SipHashAndSuccessiveBoundaries) {
+  BoundaryMaker reference({0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL});
+  EXPECT_EQ(reference.siphash_2_4(0x0706050403020100ULL), 0x93f5f5799a932462ULL);
+  BoundaryMaker a;
+  BoundaryMaker b;
+  uint64_t first = a.next();
+  EXPECT_NE(first, a.next());
+  EXPECT_NE(first, b.next());  // another key: another sequence
 }
 
 }  // namespace

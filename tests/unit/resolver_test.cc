@@ -230,5 +230,15 @@ TEST_F(ResolverFixture, AStaleSiblingIsRevalidatedLikeAnyFile) {
   EXPECT_EQ(exchange().served().info.size, 13u);
 }
 
+TEST_F(ResolverFixture, ASiblingThatIsNotAFileIsRemembered) {
+  write("pic.png", "png");
+  fs::create_directories(root + "/pic.png.br");
+  mkfifo((root + "/pic.png.gz").c_str(), 0644);
+  ASSERT_EQ(resolve("/pic.png", "br, gzip").outcome, ResolveOutcome::file);
+  EXPECT_EQ(exchange().sibling, nullptr);
+  ASSERT_EQ(resolve("/pic.png", "br, gzip").outcome, ResolveOutcome::file);
+  EXPECT_EQ(operations, 0);  // neither the directory nor the FIFO is opened again
+}
+
 }  // namespace
 }  // namespace ringhttpd
