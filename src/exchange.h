@@ -19,12 +19,18 @@
 
 #include "cache/file_cache.h"
 #include "src/docroot.h"
+#include "src/http/chunked.h"
 #include "src/http/range.h"
 #include "src/http/request.h"
 #include "src/plan/send_plan.h"
 #include "uring/pipe_pool.h"
 
 namespace ringhttpd {
+
+// A request body (the server answers no method that takes one) is skipped
+// up to this size, so the connection stays in step; a larger one is refused
+// (413) and the connection closes.
+constexpr uint64_t max_skipped_body_bytes = 64 * 1024;
 
 // What the resolver (resolver.h) is opening, and why.
 enum class ResolvePurpose : uint8_t {
@@ -75,6 +81,12 @@ struct SendProgress {
 struct ExchangeProgress {
   bool request_parsed = false;  // request holds a whole head (else the log shows "-")
   uint32_t head_bytes = 0;      // of the request being answered
+  uint32_t head_looked = 0;     // bytes of a head still arriving that were looked at
+  // A chunked body being read (input.h): scanned and dropped as it comes,
+  // behind the head, which stays where request's views point.
+  bool reading_chunked_body = false;
+  ChunkedBody chunked;
+  const char* head_parsed_at = nullptr;  // where request's views point
   bool keep_alive = false;      // after this response
   bool head_only = false;       // HEAD: no body
   uint16_t status = 0;          // of the response, for the access log

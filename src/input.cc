@@ -1,5 +1,6 @@
 #include "src/input.h"
 
+#include <cassert>
 #include <cstring>
 
 namespace ringhttpd {
@@ -15,6 +16,8 @@ Input::Input(const Config& config, const LoopState& loop, OpQueue& ops,
   _limits.max_request_line_bytes = config.max_uri_bytes;
   _limits.max_header_bytes = config.max_header_bytes;
   _limits.max_header_count = config.max_header_count;
+  _chunk_limits.max_data_bytes = max_skipped_body_bytes;
+  _chunk_limits.max_trailer_bytes = config.max_header_bytes;
 }
 
 // Idle connections receive into a provided buffer (the kernel picks one only
@@ -75,6 +78,55 @@ InputStep Input::on_recv(Connection& connection, const io_uring_cqe& cqe) {
   return next_request(connection, false);
 }
 
+// The header deadline runs from the first byte of a request and is not
+// extended by more bytes: a slow drip cannot hold the slot.
+InputStep Input::wait_for_more(Connection& connection) {
+  if (connection.timer.kind != TimerKind::header) {
+    _connections.set_timer(connection, TimerKind::header, _loop.now_ms + _config.header_timeout_ms);
+  }
+  arm(connection);
+  return {};
+}
+
+// The body's bytes are scanned as they come and dropped; the head stays
+// where it was parsed, or, if arm() moved the bytes since (compacted or
+// enlarged the buffer), is parsed again where it now is.
+InputStep Input::read_chunked_body(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  if (exchange.head_parsed_at != exchange.in + exchange.in_start) {
+    std::string_view head(exchange.in + exchange.in_start, exchange.head_bytes);
+    [[maybe_unused]] ParseResult again = parse_request(head, _limits, exchange.request);
+    assert(again.status == ParseStatus::complete && again.head_bytes == exchange.head_bytes);
+    exchange.head_parsed_at = head.data();
+  }
+  uint32_t body_start = exchange.in_start + exchange.head_bytes;
+  std::string_view fresh(exchange.in + body_start, exchange.in_end - body_start);
+  size_t used = 0;
+  ChunkedStatus status = scan_chunked(exchange.chunked, fresh, _chunk_limits, used);
+  std::memmove(exchange.in + body_start, exchange.in + body_start + used, fresh.size() - used);
+  exchange.in_end -= static_cast<uint32_t>(used);
+  switch (status) {
+    case ChunkedStatus::more:
+      if (exchange.in_end == exchange.in_capacity && exchange.large_input) {
+        exchange.keep_alive = false;  // a head as long as the buffer leaves no room for its body
+        return {InputEvent::malformed, 413};
+      }
+      return wait_for_more(connection);
+    case ChunkedStatus::done:
+      exchange.reading_chunked_body = false;
+      _connections.clear_timer(connection);
+      exchange.in_start = body_start;
+      return {InputEvent::request};
+    case ChunkedStatus::malformed:
+      exchange.keep_alive = false;
+      return {InputEvent::malformed, 400};
+    case ChunkedStatus::too_large:
+      exchange.keep_alive = false;
+      return {InputEvent::malformed, 413};
+  }
+  return {};
+}
+
 InputStep Input::next_request(Connection& connection, bool after_response) {
   connection.enter(ConnectionState::reading);
   Exchange* exchange = connection.exchange;
@@ -103,27 +155,36 @@ InputStep Input::next_request(Connection& connection, bool after_response) {
     arm(connection);
     return {};
   }
+  if (exchange->reading_chunked_body) {
+    return read_chunked_body(connection);
+  }
   std::string_view input(exchange->in + exchange->in_start, exchange->in_end - exchange->in_start);
+  if (!head_worth_parsing(input, exchange->head_looked, _limits)) {
+    exchange->head_looked = static_cast<uint32_t>(input.size());
+    return wait_for_more(connection);
+  }
+  exchange->head_looked = static_cast<uint32_t>(input.size());
   ParseResult parsed = parse_request(input, _limits, exchange->request);
   switch (parsed.status) {
     case ParseStatus::incomplete:
-      // The header deadline runs from the first byte of a request and is
-      // not extended by more bytes: a slow drip cannot hold the slot.
-      if (connection.timer.kind != TimerKind::header) {
-        _connections.set_timer(connection, TimerKind::header,
-                               _loop.now_ms + _config.header_timeout_ms);
-      }
-      arm(connection);
-      return {};
+      return wait_for_more(connection);
     case ParseStatus::error:
       exchange->keep_alive = false;
       exchange->head_only = false;
       exchange->request_parsed = false;
       return {InputEvent::malformed, parsed.error_status};
     case ParseStatus::complete:
-      _connections.clear_timer(connection);
       exchange->request_parsed = true;
       exchange->head_bytes = parsed.head_bytes;
+      exchange->head_parsed_at = input.data();
+      // A chunked body is read before the answer, so a bad one is a 400
+      // (RFC 9112 §7.1); one the client holds back for a 100 Continue is
+      // not waited for (the router closes after the answer).
+      if (exchange->request.has_transfer_encoding && !exchange->request.expect_continue) {
+        exchange->reading_chunked_body = true;
+        return read_chunked_body(connection);
+      }
+      _connections.clear_timer(connection);
       exchange->in_start += parsed.head_bytes;  // the views stay valid: no compaction until idle
       return {InputEvent::request};
   }

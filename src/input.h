@@ -8,6 +8,7 @@
 
 #include "conf/config.h"
 #include "src/connection_table.h"
+#include "src/http/chunked.h"
 #include "src/exchange_pool.h"
 #include "src/loop_state.h"
 #include "src/op.h"
@@ -42,6 +43,9 @@ class Input {
   InputStep next_request(Connection& connection, bool after_response);
 
  private:
+  InputStep wait_for_more(Connection& connection);
+  InputStep read_chunked_body(Connection& connection);
+
   const Config& _config;
   const LoopState& _loop;
   OpQueue& _ops;
@@ -49,6 +53,7 @@ class Input {
   ExchangePool& _exchanges;
   ConnectionTable& _connections;
   ParseLimits _limits;
+  ChunkedLimits _chunk_limits;
 };
 
 }  // namespace ringhttpd

@@ -8,9 +8,6 @@
 namespace ringhttpd {
 namespace {
 
-// A request body on a method that takes none is skipped up to this size, so
-// the connection stays in step; a larger one is refused (413) and closes.
-constexpr uint64_t max_discarded_body_bytes = 64 * 1024;
 // Room kept after the path in scratch for an --index name (validated at
 // most 255 bytes) or a precompressed suffix.
 constexpr size_t max_index_name_bytes = 256;
@@ -40,13 +37,25 @@ Route Router::route(Connection& connection, bool stopping) {
   bool serves_files = request.method == Method::get || request.method == Method::head;
 
   // Framing first: whatever the answer, the connection must stay in step.
-  if (request.has_transfer_encoding || request.content_length > max_discarded_body_bytes) {
+  // A chunked body was read before (input.h), unless the client holds it
+  // back for a 100 Continue: a body not waited for (RFC 9110 §10.1.1) is
+  // answered at once, and the connection closes after the answer.
+  bool body_held_back = request.expect_continue && request.has_body();
+  if (body_held_back) {
     exchange.keep_alive = false;
-    if (serves_files) {
-      return answer(413);
+  } else if (!request.has_transfer_encoding) {
+    if (request.content_length > max_skipped_body_bytes) {
+      exchange.keep_alive = false;
+      if (serves_files) {
+        return answer(413);
+      }
+    } else {
+      connection.discard_body_bytes = request.content_length;
     }
-  } else {
-    connection.discard_body_bytes = request.content_length;
+  }
+  if (request.expect_other) {
+    exchange.keep_alive = false;
+    return answer(417);  // an expectation this server cannot meet
   }
   if (request.method == Method::unknown) {
     return answer(501);

@@ -119,6 +119,11 @@ uint16_t apply_header(std::string_view name, std::string_view value, Request& ou
         out.host = value;
       }
       return 0;
+    case 6:
+      if (iequals(name, "expect")) {
+        (iequals(value, "100-continue") ? out.expect_continue : out.expect_other) = true;
+      }
+      return 0;
     case 5:
       if (iequals(name, "range")) {
         keep_first(out.range, value);
@@ -318,6 +323,17 @@ std::optional<ParseResult> parse_field_line(Cursor& at, Request& out, FramingSta
 }
 
 }  // namespace
+
+bool head_worth_parsing(std::string_view input, size_t looked, const ParseLimits& limits) {
+  if (looked == 0 || looked > input.size() || input.size() >= limits.max_header_bytes) {
+    return true;
+  }
+  if (input.find('\n', looked) != std::string_view::npos) {
+    return true;  // a line ended: a field, the request line, or the head
+  }
+  // Still in the request line: its own, shorter limit.
+  return input.size() > limits.max_request_line_bytes && input.find('\n') == std::string_view::npos;
+}
 
 ParseResult parse_request(std::string_view in, const ParseLimits& limits, Request& out) {
   out = Request{};

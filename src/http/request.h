@@ -42,6 +42,9 @@ struct Request {
   std::string_view if_range;
   std::string_view range;
   std::string_view accept_encoding;
+  // Expect (RFC 9110 §10.1.1): "100-continue", or some other expectation.
+  bool expect_continue = false;
+  bool expect_other = false;
 
   bool keep_alive() const {
     return version_minor >= 1 ? !connection_close : connection_keep_alive && !connection_close;
@@ -62,6 +65,13 @@ struct ParseResult {
   uint16_t error_status = 0;  // 400, 414, 431, 501 or 505 when status == error
   uint32_t head_bytes = 0;    // bytes of the head (through the empty line) when complete
 };
+
+// A head arriving in pieces: whether the bytes after the first `looked`
+// can change what parse_request() says. They can when they end a line (a
+// field is whole, or the head is), or when the input reached a limit; so a
+// head dribbled byte by byte is parsed once a line, not once a byte (a
+// 16 KiB head dribbled that way cost 8,000 times its size to parse).
+bool head_worth_parsing(std::string_view input, size_t looked, const ParseLimits& limits);
 
 // Parses one request head from the start of `input`. Stateless: call again
 // with more bytes after `incomplete`. Garbage that can never become a request

@@ -309,7 +309,8 @@ TEST_F(ServerTest, MalformedRequestsAreAnsweredAndClosed) {
       {"GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(17000, 'b') + "\r\n\r\n", 431},
       {"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
-      {"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 413},
+      // A chunked body is read (RFC 9112 §7.1); a bad chunk size is 400.
+      {"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n", 400},
       {std::string("\x16\x03\x01\x00\xa5\x01\x00\x00", 8), 400},  // TLS on the plain port
   };
   for (const Case& c : cases) {

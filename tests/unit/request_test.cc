@@ -228,6 +228,23 @@ TEST(RequestParser, ContentLengthDigits) {
   }
 }
 
+// Parsed again only when the new bytes end a line or reach a limit.
+TEST(RequestParser, HeadWorthParsingOnceALine) {
+  ParseLimits limits;
+  limits.max_request_line_bytes = 300;
+  limits.max_header_bytes = 1000;
+  EXPECT_TRUE(head_worth_parsing("G", 0, limits));  // a first look always
+  EXPECT_FALSE(head_worth_parsing("GET / HT", 5, limits));
+  EXPECT_TRUE(head_worth_parsing("GET / HTTP/1.1\r\n", 15, limits));  // the line ended
+  EXPECT_FALSE(head_worth_parsing("GET / HTTP/1.1\r\nHost: t", 16, limits));
+  EXPECT_TRUE(head_worth_parsing("GET / HTTP/1.1\r\nHost: t\r\n\r\n", 25, limits));
+  std::string long_line = "GET /" + std::string(400, 'a');
+  EXPECT_TRUE(head_worth_parsing(long_line, 400, limits));  // past the request-line limit
+  std::string long_field = "GET / HTTP/1.1\r\nX: " + std::string(1000, 'b');
+  EXPECT_TRUE(head_worth_parsing(long_field, 999, limits));  // past the head limit
+  EXPECT_FALSE(head_worth_parsing(long_field.substr(0, 500), 499, limits));
+}
+
 TEST(RequestParser, Limits) {
   ParseLimits limits;
   limits.max_request_line_bytes = 64;
