@@ -139,6 +139,8 @@ void declare_serving_options(cxxopts::Options& options, const Config& defaults) 
      cxxopts::value<std::string>()->default_value("0"))
     ("max-ranges", "most ranges served in one request (1-32); more get the whole file",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_ranges)))
+    ("io-threads", "kernel helper threads (io-wq) per worker for socket and pipe work",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.io_threads)))
     ("pipe-size", "bytes per splice pipe (F_SETPIPE_SZ; 4096-1048576)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)));
   // clang-format on
@@ -257,6 +259,8 @@ void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
       static_cast<uint32_t>(parse_unsigned("--max-ranges", text_of(parsed, "max-ranges"), 1, 32));
   config.pipe_size_bytes = static_cast<uint32_t>(
       parse_unsigned("--pipe-size", text_of(parsed, "pipe-size"), 4096, 1 << 20));
+  config.io_threads =
+      static_cast<uint32_t>(parse_unsigned("--io-threads", text_of(parsed, "io-threads"), 1, 4096));
 }
 
 void read_log_flags(const cxxopts::ParseResult& parsed, Config& config) {

@@ -15,8 +15,7 @@ constexpr unsigned recv_buffer_count = 512;   // provided buffers per worker
 constexpr unsigned recv_buffer_bytes = 4096;  // enough for a typical request head
 constexpr uint16_t recv_buffer_group = 0;
 constexpr unsigned prefilled_pipes = 4;
-constexpr unsigned io_wq_bounded_workers = 8;
-constexpr unsigned io_wq_unbounded_workers = 32;
+constexpr unsigned io_wq_file_workers = 8;  // the most of --io-threads that file I/O may take
 // Room in the scratch area beyond the request-target: the response head's
 // fixed fields, an index file name appended to a directory path, and the
 // part headers of a multipart/byteranges response (up to --max-ranges).
@@ -102,8 +101,8 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
   // STATX, SPLICE and SHUTDOWN always run on io-wq threads (uring/KERNEL.md,
   // "Always io-wq"). With many slow readers their number must stay bounded:
   // [0] caps the workers for regular-file I/O, [1] those for sockets and
-  // pipes. Excess work queues.
-  unsigned max_io_workers[2] = {io_wq_bounded_workers, io_wq_unbounded_workers};
+  // pipes (--io-threads, of which file I/O gets 8 at most). Excess work queues.
+  unsigned max_io_workers[2] = {std::min(io_wq_file_workers, _config.io_threads), _config.io_threads};
   io_uring_register_iowq_max_workers(_ring.raw(), max_io_workers);
   // Once a second, or as often as --log-flush asks (down to 10 ms): the
   // tick is what seals a buffered log block, and what expires deadlines.

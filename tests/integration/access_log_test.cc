@@ -114,8 +114,12 @@ TEST_F(AccessLogTest, FourWorkersIntoAFifoGiveExactlyOneWholeLinePerRequest) {
     int n = std::stoi(target.substr(target.find("?n=") + 3));
     std::string status = match[5];
     EXPECT_EQ(status, target.starts_with("/missing") ? "404" : "200") << line;
-    (void)n;
+    ASSERT_GE(n, 0);
+    ASSERT_LT(n, total);
+    EXPECT_FALSE(seen[n]) << "logged twice: " << line;
+    seen[n] = true;
   }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), true), total) << "every request logged once";
 }
 
 TEST_F(AccessLogTest, ReopenDuringLoadLosesNoEntry) {

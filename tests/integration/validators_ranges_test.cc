@@ -86,10 +86,13 @@ TEST_F(ValidatorsTest, ConditionalTable) {
 // Found by fuzz_headers: a short value with a comma crashed the date parser.
 TEST_F(ValidatorsTest, MalformedDatesNeverHurtTheServer) {
   Client client(server->port());
+  // An invalid date is ignored (RFC 9110 §13.1.3, §13.1.4); an If-Range that
+  // is neither a strong ETag nor a date that matches makes the Range ignored
+  // (§13.1.5): every one of them is a plain 200.
   for (const char* header : {"If-Modified-Since: abc,\r\n", "If-Unmodified-Since: Sun,\r\n",
                              "Range: bytes=0-1\r\nIf-Range: x,\r\n"}) {
     Response response = client.get("/small.bin", header);
-    EXPECT_TRUE(response.status == 200 || response.status == 206) << header;
+    EXPECT_EQ(response.status, 200) << header;
   }
   EXPECT_EQ(client.get("/small.bin").status, 200);
 }

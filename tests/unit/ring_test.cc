@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -46,10 +48,25 @@ TEST(UserData, RoundTrips) {
   EXPECT_EQ(decode(encode({1, 0x1000000, 2})).generation, 0u);  // wraps at 24 bits
 }
 
+// The kernel's version from uname: {major, minor}.
+std::pair<int, int> kernel_version() {
+  utsname name{};
+  uname(&name);
+  int major = 0;
+  int minor = 0;
+  std::sscanf(name.release, "%d.%d", &major, &minor);
+  return {major, minor};
+}
+
 TEST(Ring, UsesDeferTaskrunWhereAvailable) {
   Ring ring;
-  // 6.1+ kernels take SINGLE_ISSUER|DEFER_TASKRUN; older ones fall back.
-  if (!ring.defer_taskrun()) {
+  // 6.1+ kernels take SINGLE_ISSUER|DEFER_TASKRUN; 5.19 and 6.0 fall back
+  // to COOP_TASKRUN (uring/KERNEL.md, "Task-run flags").
+  if (kernel_version() >= std::pair<int, int>{6, 1}) {
+    EXPECT_TRUE(ring.defer_taskrun());
+    EXPECT_TRUE(ring.setup_flags() & IORING_SETUP_SINGLE_ISSUER);
+  } else {
+    EXPECT_FALSE(ring.defer_taskrun());
     EXPECT_TRUE(ring.setup_flags() & IORING_SETUP_COOP_TASKRUN);
   }
   ring.require_opcodes({IORING_OP_NOP});
