@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -106,7 +107,9 @@ TEST_F(AccessLogTest, FourWorkersIntoAFifoGiveExactlyOneWholeLinePerRequest) {
 
   std::vector<std::string> lines = lines_of(received);
   ASSERT_EQ(lines.size(), static_cast<size_t>(total));
-  std::vector<bool> seen(total, false);
+  // Each load client numbers its own requests (?n=) and names itself in
+  // its User-Agent (load/C): every (client, n) must appear exactly once.
+  std::set<std::pair<int, int>> seen;
   for (const std::string& line : lines) {
     std::smatch match;
     ASSERT_TRUE(std::regex_match(line, match, combined_line)) << line;
@@ -114,12 +117,10 @@ TEST_F(AccessLogTest, FourWorkersIntoAFifoGiveExactlyOneWholeLinePerRequest) {
     int n = std::stoi(target.substr(target.find("?n=") + 3));
     std::string status = match[5];
     EXPECT_EQ(status, target.starts_with("/missing") ? "404" : "200") << line;
-    ASSERT_GE(n, 0);
-    ASSERT_LT(n, total);
-    EXPECT_FALSE(seen[n]) << "logged twice: " << line;
-    seen[n] = true;
+    int client = std::stoi(line.substr(line.rfind("\"load/") + 6));
+    EXPECT_TRUE(seen.emplace(client, n).second) << "logged twice: " << line;
   }
-  EXPECT_EQ(std::count(seen.begin(), seen.end(), true), total) << "every request logged once";
+  EXPECT_EQ(seen.size(), static_cast<size_t>(total)) << "every request logged once";
 }
 
 TEST_F(AccessLogTest, ReopenDuringLoadLosesNoEntry) {
