@@ -5,9 +5,15 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace ringhttpd {
+
+// Added to every worker's deadline clock. Always 0 in the server; the
+// connection fuzzer (tests/fuzz/fuzz_connection.cc) moves it forward to
+// make deadlines pass without waiting for them.
+inline std::atomic<int64_t> deadline_clock_skew_ms{0};
 
 struct LoopState {
   int64_t now_ms = 0;        // CLOCK_MONOTONIC_COARSE: deadlines and timers
@@ -27,7 +33,8 @@ struct LoopState {
   void refresh_clock() {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    now_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
+    now_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000 +
+             deadline_clock_skew_ms.load(std::memory_order_relaxed);
     clock_gettime(CLOCK_REALTIME_COARSE, &now);
     now_seconds = now.tv_sec;
   }
