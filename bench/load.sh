@@ -28,9 +28,13 @@
 #   --no-syscalls       skip the strace pass (it slows each server for a while)
 #
 # Scenarios: ka-1k ka-6k ka-10k ka-100k (keep-alive, 64 connections),
-# large-1m (16 connections), large-64m (4), close-1k (Connection: close,
-# 64), miss-20k (20,000 distinct files in turn, 64), idle (memory per idle
-# keep-alive connection).
+# ka-1k-pipe16 (64 connections, 16 requests pipelined on each), large-1m
+# (16 connections), large-1m-128 and large-1m-1k (1 MiB, 128 and 1,024
+# connections), large-64m (4),
+# close-1k (Connection: close, 64), miss-20k (20,000 distinct files in
+# turn, 64), idle (memory per idle keep-alive connection). For every
+# scenario the most pipe descriptors the server held while measured is
+# reported (sampled from /proc every 0.2 s).
 #
 # Outputs in --out: runs.csv (every run), summary.csv (medians and ratios),
 # ratios.png (ringhttpd / peer requests/s per scenario).
@@ -42,7 +46,7 @@ cd "$repo"
 source "$repo/bench/common.sh"
 
 rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1 warm_up=1
-scenarios="ka-1k,ka-6k,ka-10k,ka-100k,large-1m,large-64m,close-1k,miss-20k,idle"
+scenarios="ka-1k,ka-6k,ka-10k,ka-100k,ka-1k-pipe16,large-1m,large-1m-128,large-1m-1k,large-64m,close-1k,miss-20k,idle"
 usage_error() { echo "load.sh: $1" >&2; exit 2; }
 positive() { [[ "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage_error "$1: not a positive whole number: '$2'"; }
 while (($#)); do
@@ -62,7 +66,7 @@ while (($#)); do
   esac
   shift
 done
-known=" ka-1k ka-6k ka-10k ka-100k large-1m large-64m close-1k miss-20k idle "
+known=" ka-1k ka-6k ka-10k ka-100k ka-1k-pipe16 large-1m large-1m-128 large-1m-1k large-64m close-1k miss-20k idle "
 for s in ${scenarios//,/ }; do
   [[ "$known" == *" $s "* ]] || usage_error "--scenarios: unknown scenario '$s' (known:$known)"
 done
@@ -111,6 +115,16 @@ request = function()
   next_file = (next_file + 1) % 20000
   return wrk.format("GET", path)
 end
+EOF
+cat >"$out/pipe16.lua" <<'EOF'
+-- 16 requests written at once on each connection (HTTP/1.1 pipelining);
+-- wrk counts each response.
+init = function(args)
+  local batch = {}
+  for i = 1, 16 do batch[i] = wrk.format("GET") end
+  pipelined = table.concat(batch)
+end
+request = function() return pipelined end
 EOF
 
 # ---------------------------------------------------------------- servers
@@ -221,13 +235,15 @@ for name in "${servers[@]}"; do
 done
 
 # ---------------------------------------------------------------- measuring
-declare -A connections=([ka-1k]=64 [ka-6k]=64 [ka-10k]=64 [ka-100k]=64 [large-1m]=16
-                        [large-64m]=4 [close-1k]=64 [miss-20k]=64)
+declare -A connections=([ka-1k]=64 [ka-6k]=64 [ka-10k]=64 [ka-100k]=64 [ka-1k-pipe16]=64
+                        [large-1m]=16 [large-1m-128]=128 [large-1m-1k]=1024 [large-64m]=4 [close-1k]=64 [miss-20k]=64)
 declare -A path=([ka-1k]=/1k.bin [ka-6k]=/6k.bin [ka-10k]=/10k.bin [ka-100k]=/100k.bin
-                 [large-1m]=/1m.bin [large-64m]=/64m.bin [close-1k]=/1k.bin [miss-20k]=/files/)
+                 [ka-1k-pipe16]=/1k.bin [large-1m]=/1m.bin [large-1m-128]=/1m.bin [large-1m-1k]=/1m.bin [large-64m]=/64m.bin
+                 [close-1k]=/1k.bin [miss-20k]=/files/)
 # Requests in the strace pass: enough that the idle tick is noise.
-declare -A fixed_count=([ka-1k]=20000 [ka-6k]=20000 [ka-10k]=20000 [ka-100k]=10000 [large-1m]=2000
-                        [large-64m]=40 [close-1k]=10000 [miss-20k]=20000)
+declare -A fixed_count=([ka-1k]=20000 [ka-6k]=20000 [ka-10k]=20000 [ka-100k]=10000
+                        [ka-1k-pipe16]=40000 [large-1m]=2000 [large-1m-128]=2048 [large-1m-1k]=4096 [large-64m]=40
+                        [close-1k]=10000 [miss-20k]=20000)
 
 set_wrk_argv() {   # scenario server -> wrk_argv
   local scenario=$1 name=$2
@@ -235,6 +251,7 @@ set_wrk_argv() {   # scenario server -> wrk_argv
   case "$scenario" in
     close-*) wrk_argv+=(-H "Connection: close") ;;
     miss-*) wrk_argv+=(-s "$out/miss-20k.lua") ;;
+    *-pipe16) wrk_argv+=(-s "$out/pipe16.lua") ;;
   esac
   wrk_argv+=("http://127.0.0.1:${port[$name]}${path[$scenario]}")
 }
@@ -245,15 +262,31 @@ to_mb() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
   f = (u == "s") ? 1000 : (u == "ms") ? 1 : (u == "us") ? 0.001 : 60000; printf "%.3f", n * f }'; }
 
-echo "scenario,server,round,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,errors" >"$out/runs.csv"
+echo "scenario,server,round,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,errors,pipes" >"$out/runs.csv"
+
+pipe_fds() {   # server -> pipe descriptors its processes hold now
+  local p count=0
+  for p in $(server_pids "$1"); do
+    count=$(( count + $(find "/proc/$p/fd" -lname 'pipe:*' 2>/dev/null | wc -l) ))
+  done
+  echo "$count"
+}
 
 run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: warm-up, not kept)
   local scenario=$1 name=$2 round=$3 seconds=$4 before after report
   set_wrk_argv "$scenario" "$name"
+  # The most pipe descriptors held while wrk runs, sampled on CPU 1.
+  local sampler most_pipes_file="$out/$name/most-pipes"
+  echo 0 >"$most_pipes_file"
+  ( most=0; while :; do n=$(pipe_fds "$name"); ((n > most)) && { most=$n; echo "$most" >"$most_pipes_file"; }
+    sleep 0.2; done ) &
+  sampler=$!
+  taskset -pc 1 "$sampler" >/dev/null
   before=$(cpu_ticks "$name")
   report=$(taskset -c 1 wrk -d"${seconds}s" "${wrk_argv[@]}" 2>&1) || {
-    echo "load.sh: wrk failed against $name: $report" >&2; exit 1; }
+    kill "$sampler"; echo "load.sh: wrk failed against $name: $report" >&2; exit 1; }
   after=$(cpu_ticks "$name")
+  kill "$sampler"; wait "$sampler" 2>/dev/null || true
   truncate_logs
   ((round > 0)) || return 0
   local rps requests transfer p99 errors cpu_us
@@ -265,7 +298,7 @@ run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: w
                /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$report")
   cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
            'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')
-  echo "$scenario,$name,$round,$rps,$(to_mb "$transfer"),$(to_ms "$p99"),$cpu_us,$errors" >>"$out/runs.csv"
+  echo "$scenario,$name,$round,$rps,$(to_mb "$transfer"),$(to_ms "$p99"),$cpu_us,$errors,$(cat "$most_pipes_file")" >>"$out/runs.csv"
 }
 
 # Syscalls per request: strace -c -f on the whole server (every thread; the
@@ -275,6 +308,7 @@ syscalls_per_request() {
   local h2=(--h1 -t1 -n "$n" -c "${connections[$scenario]}")
   case "$scenario" in
     close-*) h2+=(-H "Connection: close") ;;
+    *-pipe16) h2+=(-m 16) ;;
   esac
   local attach=()
   for p in $(server_pids "$name"); do attach+=(-p "$p"); done
@@ -341,6 +375,9 @@ if [[ ",$scenarios," == *,idle,* ]]; then
 fi
 
 # ---------------------------------------------------------------- report
+most_pipes() {   # scenario server -> the most pipe descriptors held in any round
+  awk -F, -v s="$1" -v n="$2" '$1 == s && $2 == n && $9 > m { m = $9 } END { print m + 0 }' "$out/runs.csv"
+}
 median_of() {   # scenario server column -> median over rounds
   awk -F, -v s="$1" -v n="$2" -v c="$3" '$1 == s && $2 == n { print $c }' "$out/runs.csv" | median
 }
@@ -362,8 +399,8 @@ if ((rounds == 1 && !warm_up)); then
 fi
 echo "Medians of $rounds round(s); server on CPU 0, load on CPU 1;"
 echo "ratio = ringhttpd / peer requests/s in the same round (median over rounds)."
-printf '%-10s %-9s %10s %9s %9s %8s %9s %7s %8s\n' scenario server "req/s" "MB/s" "p99 ms" "CPU us" "sys/req" errors ratio
-echo "scenario,server,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,syscalls_per_request,errors,ratio" >"$out/summary.csv"
+printf '%-12s %-9s %10s %9s %9s %8s %9s %7s %6s %8s\n' scenario server "req/s" "MB/s" "p99 ms" "CPU us" "sys/req" errors pipes ratio
+echo "scenario,server,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,syscalls_per_request,errors,pipes,ratio" >"$out/summary.csv"
 echo "# scenario ratio_vs_nginx ratio_vs_lighttpd" >"$out/ratios.dat"
 declare -A rps=()
 failed_guard=0
@@ -373,11 +410,12 @@ for scenario in ${scenarios//,/ }; do
     rps[$scenario,$name]=$(median_of "$scenario" "$name" 4)
     mbs=$(median_of "$scenario" "$name" 5); p99=$(median_of "$scenario" "$name" 6)
     cpu=$(median_of "$scenario" "$name" 7); errs=$(median_of "$scenario" "$name" 8)
+    pipes=$(most_pipes "$scenario" "$name")
     r="-"; [[ $name == ringhttpd ]] || r=$(ratio "$scenario" "$name")
     sc=${syscall_counts[$scenario,$name]:--}
-    printf '%-10s %-9s %10.0f %9.1f %9.2f %8.2f %9s %7s %8s\n' \
-      "$scenario" "$name" "${rps[$scenario,$name]}" "$mbs" "$p99" "$cpu" "$sc" "$errs" "$r"
-    echo "$scenario,$name,${rps[$scenario,$name]},$mbs,$p99,$cpu,$sc,$errs,$r" >>"$out/summary.csv"
+    printf '%-12s %-9s %10.0f %9.1f %9.2f %8.2f %9s %7s %6s %8s\n' \
+      "$scenario" "$name" "${rps[$scenario,$name]}" "$mbs" "$p99" "$cpu" "$sc" "$errs" "$pipes" "$r"
+    echo "$scenario,$name,${rps[$scenario,$name]},$mbs,$p99,$cpu,$sc,$errs,$pipes,$r" >>"$out/summary.csv"
     if [[ -n "$guard" && $name == nginx && $scenario != large-64m ]] &&
        awk -v r="$r" -v g="$guard" 'BEGIN { exit !(r != "-" && r < g) }'; then
       echo "load.sh: guard: $scenario ringhttpd/nginx = $r, below $guard" >&2
@@ -416,6 +454,19 @@ if has ka-1k; then
   target "1 KiB syscalls per request (64 connections)" "${syscall_counts[ka-1k,ringhttpd]:-}" "<=" 0.5
 fi
 has ka-100k && target "100 KiB vs nginx" "$(ratio ka-100k nginx)" ">=" 1.2
+has ka-100k && target "100 KiB server CPU / nginx's, same round" "$(ratio ka-100k nginx 7)" "<=" 1.0
+has large-1m && target "1 MiB server CPU / nginx's, same round" "$(ratio large-1m nginx 7)" "<=" 1.0
+has large-64m && target "64 MiB server CPU / nginx's, same round" "$(ratio large-64m nginx 7)" "<=" 1.0
+if has large-1m-1k; then
+  target "1 MiB, 1,024 connections vs nginx" "$(ratio large-1m-1k nginx)" ">=" 1.2
+  has large-1m-128 && target "1 MiB: 1,024 connections / 128 (own req/s)" \
+    "$(awk -v a="${rps[large-1m-1k,ringhttpd]}" -v b="${rps[large-1m-128,ringhttpd]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" ">=" 0.85
+  target "1 MiB, 1,024 connections: most pipes held" "$(most_pipes large-1m-1k ringhttpd)" "<=" 256
+fi
+if has ka-1k-pipe16; then
+  target "pipelined 1 KiB server CPU us per request" "$(median_of ka-1k-pipe16 ringhttpd 7)" "<=" 3
+  target "pipelined 1 KiB vs lighttpd" "$(ratio ka-1k-pipe16 lighttpd)" ">=" 2.0
+fi
 has large-64m && target "64 MiB vs nginx" "$(ratio large-64m nginx)" ">=" 1.0
 has close-1k && target "Connection: close vs nginx" "$(ratio close-1k nginx)" ">=" 1.3
 has miss-20k && target "20,000-file misses vs nginx" "$(ratio miss-20k nginx)" ">=" 1.0
