@@ -26,6 +26,11 @@
 #                       regressions (a MSG_MORE on a response's last bytes
 #                       cut 100 KiB to 0.1x), not noise.
 #   --no-syscalls       skip the strace pass (it slows each server for a while)
+#   --user NAME         the user every server works as (default: nobody when
+#                       run as root, else whoever runs this). ringhttpd's
+#                       service runs unprivileged (DynamicUser=), where the
+#                       per-user pipe budget applies: root is exempt from it,
+#                       so a benchmark as root would not see what users get.
 #
 # Scenarios: ka-1k ka-6k ka-10k ka-100k (keep-alive, 64 connections),
 # ka-1k-pipe16 (64 connections, 16 requests pipelined on each), large-1m
@@ -34,7 +39,7 @@
 # close-1k (Connection: close, 64), miss-20k (20,000 distinct files in
 # turn, 64), idle (memory per idle keep-alive connection). For every
 # scenario the most pipe descriptors the server held while measured is
-# reported (sampled from /proc every 0.2 s).
+# reported (sampled from /proc every 0.2 s; pipes it holds both ends of).
 #
 # Outputs in --out: runs.csv (every run), summary.csv (medians and ratios),
 # ratios.png (ringhttpd / peer requests/s per scenario).
@@ -46,6 +51,7 @@ cd "$repo"
 source "$repo/bench/common.sh"
 
 rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1 warm_up=1
+run_as=$( (($(id -u) == 0)) && echo nobody || id -un )
 scenarios="ka-1k,ka-6k,ka-10k,ka-100k,ka-1k-pipe16,large-1m,large-1m-128,large-1m-1k,large-64m,close-1k,miss-20k,idle"
 usage_error() { echo "load.sh: $1" >&2; exit 2; }
 positive() { [[ "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage_error "$1: not a positive whole number: '$2'"; }
@@ -61,6 +67,7 @@ while (($#)); do
     --guard) [[ "${2-}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "--guard: not a ratio: '${2-}'"
              guard=$2; shift ;;
     --no-syscalls) trace_syscalls=0 ;;
+    --user) id "${2-}" >/dev/null 2>&1 || usage_error "--user: no such user '${2-}'"; run_as=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option '$1' (try --help)" ;;
   esac
@@ -128,6 +135,14 @@ request = function() return pipelined end
 EOF
 
 # ---------------------------------------------------------------- servers
+if [[ "$run_as" != "$(id -un)" ]] &&
+   ! setpriv --reuid="$(id -u "$run_as")" --regid="$(id -g "$run_as")" --clear-groups \
+       sh -c "test -x '$ringhttpd' && test -r '$docroot/1k.bin'" 2>/dev/null; then
+  # A clone in a private folder (mktemp -d is 0700) cannot be reached.
+  echo "load.sh: $run_as cannot reach $docroot or $ringhttpd; the servers work as $(id -un)," \
+       "where no pipe budget applies"
+  run_as=$(id -un)
+fi
 servers=(ringhttpd nginx lighttpd)
 declare -A port=([ringhttpd]=18481 [nginx]=18482 [lighttpd]=18483)
 declare -A pid=()
@@ -138,7 +153,7 @@ cat >"$out/nginx/nginx.conf" <<EOF
 # as ringhttpd's, a buffered access log.
 # Workers as whoever runs this, not www-data: the docroot may sit under a
 # private folder (a mktemp -d clone is 0700, and nginx answered 403).
-user $(id -un) $(id -gn);
+user $run_as $(id -gn "$run_as");
 worker_processes 1;
 worker_rlimit_nofile $(ulimit -n);
 daemon off;
@@ -170,6 +185,8 @@ server.bind = "127.0.0.1"
 server.port = ${port[lighttpd]}
 server.pid-file = "$out/lighttpd/lighttpd.pid"
 server.errorlog = "$out/lighttpd/error.log"
+server.username = "$run_as"
+server.groupname = "$(id -gn "$run_as")"
 server.modules = ("mod_accesslog")
 accesslog.filename = "$out/lighttpd/access.log"
 server.max-fds = $(ulimit -n)
@@ -182,6 +199,15 @@ mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
 EOF
 
 mkdir -p "$out/ringhttpd"
+# ringhttpd drops nothing itself (systemd starts it as its user): start it as
+# that user, with its folder its own; nginx and lighttpd open their logs
+# first and then drop to the same user.
+as_user=()
+if [[ "$run_as" != "$(id -un)" ]]; then
+  chown "$run_as" "$out/ringhttpd" "$out/lighttpd"   # lighttpd opens its logs after dropping
+  as_user=(setpriv --reuid="$(id -u "$run_as")" --regid="$(id -g "$run_as")" --clear-groups)
+fi
+echo "load.sh: every server works as $run_as"
 start_server() {
   local name=$1
   if port_open "${port[$name]}"; then
@@ -190,7 +216,7 @@ start_server() {
   fi
   case "$name" in
     ringhttpd)
-      taskset -c 0 "$ringhttpd" --root "$docroot" --listen "127.0.0.1:${port[ringhttpd]}" --workers 1 \
+      taskset -c 0 "${as_user[@]}" "$ringhttpd" --root "$docroot" --listen "127.0.0.1:${port[ringhttpd]}" --workers 1 \
         --access-log "$out/ringhttpd/access.log" --keepalive-timeout 65s --keepalive-requests 0 \
         2>"$out/ringhttpd/error.log" & ;;
     nginx)
@@ -264,12 +290,15 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
 
 echo "scenario,server,round,requests_per_s,mb_per_s,p99_ms,cpu_us_per_request,errors,pipes" >"$out/runs.csv"
 
-pipe_fds() {   # server -> pipe descriptors its processes hold now
-  local p count=0
+# Pipe descriptors a server's processes hold now, of pipes they hold both
+# ends of (its own: a splice pool's); one end inherited from this script's
+# shell is not the server's doing.
+pipe_fds() {   # server -> descriptors
+  local p pairs=0
   for p in $(server_pids "$1"); do
-    count=$(( count + $(find "/proc/$p/fd" -lname 'pipe:*' 2>/dev/null | wc -l) ))
+    pairs=$(( pairs + $(find "/proc/$p/fd" -lname 'pipe:*' -printf '%l\n' 2>/dev/null | sort | uniq -d | wc -l) ))
   done
-  echo "$count"
+  echo $(( pairs * 2 ))
 }
 
 run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: warm-up, not kept)

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "conf/duration.h"
+#include "conf/pipe_budget.h"
 #include "conf/text.h"
 // Repeatable flags take each value whole: a header value such as
 // "public, max-age=60" has commas of its own. (--listen splits its own lists.)
@@ -60,15 +61,20 @@ std::vector<std::string> validate_index_files(std::string_view text) {
   return names;
 }
 
-// The descriptor budget. A few descriptors per worker are its own (ring,
-// listeners, pipes); of the rest of RLIMIT_NOFILE, each worker gets an equal
-// share, half for connections and half for the files its cache holds open.
-// So the cache can never take the descriptors connections need.
-uint64_t fd_share_per_worker(unsigned workers) {
+uint64_t descriptor_limit() {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
-  uint64_t budget = limit.rlim_cur == RLIM_INFINITY ? 2'000'000 : limit.rlim_cur;
-  uint64_t reserve = 64 + 16ull * workers;
+  return limit.rlim_cur == RLIM_INFINITY ? 2'000'000 : limit.rlim_cur;
+}
+
+// The descriptor budget. A few descriptors per worker are its own (ring,
+// listeners, log) and two per pipe its pool may hold (conf/pipe_budget.h);
+// of the rest of RLIMIT_NOFILE, each worker gets an equal share, half for
+// connections and half for the files its cache holds open. So neither the
+// cache nor the pipes can take the descriptors connections need.
+uint64_t fd_share_per_worker(unsigned workers, unsigned pipes_each) {
+  uint64_t budget = descriptor_limit();
+  uint64_t reserve = 64 + (16ull + 2ull * pipes_each) * workers;
   uint64_t per_worker = budget > reserve ? (budget - reserve) / workers : 32;
   return per_worker / 2;
 }
@@ -141,6 +147,8 @@ void declare_serving_options(cxxopts::Options& options, const Config& defaults) 
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.max_ranges)))
     ("io-threads", "kernel helper threads (io-wq) per worker for socket and pipe work",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.io_threads)))
+    ("max-pipes", "splice pipes per worker (0: derived from the pipe budget and RLIMIT_NOFILE)",
+     cxxopts::value<std::string>()->default_value("0"))
     ("pipe-size", "bytes per splice pipe (F_SETPIPE_SZ; 4096-1048576)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.pipe_size_bytes)));
   // clang-format on
@@ -243,7 +251,15 @@ void read_connection_flags(const cxxopts::ParseResult& parsed, Config& config) {
 void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
   uint32_t max_connections = static_cast<uint32_t>(
       parse_unsigned("--max-connections", text_of(parsed, "max-connections"), 0, 1'000'000));
-  uint64_t fd_share = fd_share_per_worker(config.workers);
+  config.pipe_size_bytes = static_cast<uint32_t>(
+      parse_unsigned("--pipe-size", text_of(parsed, "pipe-size"), 4096, 1 << 20));
+  auto max_pipes = static_cast<uint32_t>(
+      parse_unsigned("--max-pipes", text_of(parsed, "max-pipes"), 0, most_pipes_per_worker));
+  config.pipes_per_worker =
+      max_pipes != 0 ? max_pipes
+                     : pipes_per_worker({pipe_user_budget_bytes(), descriptor_limit(), config.workers,
+                                         config.pipe_size_bytes});
+  uint64_t fd_share = fd_share_per_worker(config.workers, config.pipes_per_worker);
   config.max_connections = max_connections != 0
                                ? max_connections
                                : static_cast<uint32_t>(std::clamp<uint64_t>(fd_share, 16, 1'000'000));
@@ -257,8 +273,6 @@ void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
       parse_unsigned("--cache-body-bytes", text_of(parsed, "cache-body-bytes"), 0, 1ull << 40);
   config.max_ranges =
       static_cast<uint32_t>(parse_unsigned("--max-ranges", text_of(parsed, "max-ranges"), 1, 32));
-  config.pipe_size_bytes = static_cast<uint32_t>(
-      parse_unsigned("--pipe-size", text_of(parsed, "pipe-size"), 4096, 1 << 20));
   config.io_threads =
       static_cast<uint32_t>(parse_unsigned("--io-threads", text_of(parsed, "io-threads"), 1, 4096));
 }

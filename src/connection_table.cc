@@ -51,6 +51,17 @@ Connection* ConnectionTable::claim(uint32_t index, uint32_t generation) {
   return &connection;
 }
 
+Connection* ConnectionTable::find(uint32_t index, uint32_t generation) {
+  if (index >= _slots_made) {
+    return nullptr;
+  }
+  Connection& connection = slot(index);
+  if (connection.state == ConnectionState::free || connection.generation != generation) {
+    return nullptr;
+  }
+  return &connection;
+}
+
 void ConnectionTable::release(Connection& connection) {
   assert(connection.in_flight == 0);
   assert(connection.exchange == nullptr);

@@ -30,6 +30,9 @@ class ConnectionTable {
   // down; null when the slot is free or has a newer generation (the
   // completion outlived its connection).
   Connection* claim(uint32_t slot, uint32_t generation);
+  // The open connection in `slot` if it still has that generation, without
+  // touching its in_flight count; else null.
+  Connection* find(uint32_t slot, uint32_t generation);
   // The socket's CLOSE completed: the slot is free, its generation moves on.
   void release(Connection& connection);
 

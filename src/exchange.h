@@ -71,7 +71,10 @@ struct SendProgress {
   bool socket_full = false;       // the last SPLICE out was short, or EAGAIN
   bool bytes_out = false;         // some byte of this response reached the socket
   bool peer_left = false;         // a send failed with EPIPE or ECONNRESET
-  uring::Pipe* pipe = nullptr;
+  bool waiting_for_pipe = false;  // in the sender's queue of pipe waiters
+  bool first_in_line = false;     // taken off that queue: the next pipe is its
+  uint32_t chunk_limit = UINT32_MAX;  // what the socket can take now, when pipes are scarce
+  uring::Pipe* pipe = nullptr;    // borrowed for one chain at a time
 };
 
 // What one request/response records as it goes. All of it is reset at once

@@ -111,6 +111,12 @@ void ExchangeFlow::after_send(Connection& connection, SendStep step) {
   }
 }
 
+void ExchangeFlow::resume_pipe_waiters() {
+  while (Connection* waiting = _rooms.sender.next_pipe_waiter()) {
+    after_send(*waiting, _rooms.sender.resume(*waiting));
+  }
+}
+
 PlanContext ExchangeFlow::plan_context(const Exchange& exchange) {
   PlanContext context;
   context.scratch = exchange.scratch;

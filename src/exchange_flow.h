@@ -43,6 +43,8 @@ class ExchangeFlow {
   void after_input(Connection& connection, InputStep step);
   void after_resolve(Connection& connection, ResolveStep step);
   void after_send(Connection& connection, SendStep step);
+  // Responses waiting for a pipe go on while the pool has one free.
+  void resume_pipe_waiters();
 
  private:
   void start_request(Connection& connection);

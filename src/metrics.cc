@@ -42,6 +42,8 @@ constexpr std::array counter_rows{
                   &WorkerStats::cache_body_bytes},
     Row<uint64_t>{"ringhttpd_access_log_dropped_total", "counter",
                   "Access log entries dropped (full disk, slow reader).", &WorkerStats::log_dropped},
+    Row<uint64_t>{"ringhttpd_pipe_waits_total", "counter",
+                  "Times a response waited for a splice pipe.", &WorkerStats::pipe_waits},
 };
 
 constexpr std::array gauge_rows{
@@ -49,6 +51,12 @@ constexpr std::array gauge_rows{
                   &WorkerStats::connections},
     Row<uint32_t>{"ringhttpd_connections_idle", "gauge",
                   "Keep-alive connections waiting for a request.", &WorkerStats::idle_connections},
+    Row<uint32_t>{"ringhttpd_pipes_open", "gauge",
+                  "Splice pipes the workers hold, lent or idle (two descriptors each).",
+                  &WorkerStats::pipes_open},
+    Row<uint32_t>{"ringhttpd_pipe_waiters", "gauge",
+                  "Responses waiting for a splice pipe (the pools are at their bound).",
+                  &WorkerStats::pipe_waiters},
 };
 
 void metric(HeaderWriter& out, std::string_view name, std::string_view type, std::string_view help,

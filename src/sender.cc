@@ -36,9 +36,6 @@ SendStep Sender::start(Connection& connection) {
     send_from_memory(connection);
     return SendStep::pending;
   }
-  if (!_transport.take_pipe(exchange, plan.content_length)) {
-    return SendStep::no_pipe;
-  }
   return queue_next_piece(connection);
 }
 
@@ -100,6 +97,19 @@ SendStep Sender::queue_next_piece(Connection& connection) {
       return SendStep::done;  // a single range: nothing after its bytes
     }
   }
+  if (range_follows) {
+    // The piece goes linked to the range's first chunk: both wait for a
+    // pipe, and for room when pipes are scarce. Nothing is queued until
+    // then; a resumed wait comes back here.
+    switch (ready_for_chunk(connection)) {
+      case ChunkReady::ready:
+        break;
+      case ChunkReady::waiting:
+        return SendStep::pending;
+      case ChunkReady::no_pipe:  // a 503 while no byte went; after a range, a cut
+        return k == 0 ? SendStep::no_pipe : SendStep::failed;
+    }
+  }
   _transport.reserve_piece_and_chunk();
   if (piece_bytes > 0) {
     _transport.queue_bytes(connection, plan.piece_start(k), piece_bytes,
@@ -159,19 +169,103 @@ SendStep Sender::advance(Connection& connection) {
   if (send.pipe_bytes > 0) {
     _transport.queue_pipe_flush(connection,
                                 send.body_remaining > 0 || more_follows_range(connection));
-    return SendStep::pending;
+    return SendStep::pending;  // the pipe holds bytes: it stays
+  }
+  // The pipe is empty: back to the pool, unless the next chunk follows at
+  // once and no response waits for one.
+  bool chunk_follows = send.body_remaining > 0 && !send.file_ended_early;
+  if (send.pipe != nullptr && (!chunk_follows || !_pipe_waiters.empty())) {
+    _transport.give_back_pipe(exchange);
   }
   if (send.file_ended_early) {
     return SendStep::file_shrank;
   }
   if (send.body_remaining > 0) {
-    _transport.queue_file_chunk(connection, exchange.served().fd, more_follows_range(connection));
-    return SendStep::pending;
+    return queue_chunk(connection);
   }
   if (!send.closing_piece_sent) {
     return queue_next_piece(connection);
   }
   return SendStep::done;
+}
+
+SendStep Sender::queue_chunk(Connection& connection) {
+  switch (ready_for_chunk(connection)) {
+    case ChunkReady::ready:
+      break;
+    case ChunkReady::waiting:
+      return SendStep::pending;
+    case ChunkReady::no_pipe:
+      return SendStep::failed;  // bytes of the response went: it can only be cut
+  }
+  _transport.queue_file_chunk(connection, connection.exchange->served().fd,
+                              more_follows_range(connection));
+  return SendStep::pending;
+}
+
+Sender::ChunkReady Sender::ready_for_chunk(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  SendProgress& send = exchange.send;
+  send.chunk_limit = UINT32_MAX;
+  if (_transport.pipes_scarce() || !_pipe_waiters.empty()) {
+    send.chunk_limit = SpliceTransport::socket_room(connection);
+    if (send.chunk_limit == 0) {
+      if (send.pipe != nullptr) {
+        _transport.give_back_pipe(exchange);  // empty: the wait holds none
+      }
+      _transport.queue_writable(connection);
+      return ChunkReady::waiting;
+    }
+  }
+  if (send.pipe != nullptr) {
+    return ChunkReady::ready;
+  }
+  // Behind anyone already waiting, first come first served.
+  bool behind_others = !_pipe_waiters.empty() && !send.first_in_line;
+  send.first_in_line = false;
+  if (!behind_others) {
+    if (_transport.take_pipe(exchange, exchange.plan().content_length)) {
+      return ChunkReady::ready;
+    }
+    if (_transport.pipes_in_use() == 0) {
+      return ChunkReady::no_pipe;  // none lent, and none could be made: descriptors ran out
+    }
+  }
+  wait_for_pipe(connection);
+  return ChunkReady::waiting;
+}
+
+void Sender::wait_for_pipe(Connection& connection) {
+  assert(!connection.exchange->send.waiting_for_pipe);
+  connection.exchange->send.waiting_for_pipe = true;
+  ++_pipe_waits_total;
+  _pipe_waiters.emplace_back(connection.index, connection.generation);
+}
+
+Connection* Sender::next_pipe_waiter() {
+  while (!_pipe_waiters.empty() && _transport.pipe_available()) {
+    auto [slot, generation] = _pipe_waiters.front();
+    _pipe_waiters.pop_front();
+    Connection* connection = _connections.find(slot, generation);
+    // One that was closed meanwhile (its deadline, a reset, the stop) has
+    // no exchange waiting any more.
+    if (connection != nullptr && connection->state == ConnectionState::sending &&
+        connection->exchange != nullptr && connection->exchange->send.waiting_for_pipe) {
+      connection->exchange->send.waiting_for_pipe = false;
+      connection->exchange->send.first_in_line = true;
+      return connection;
+    }
+  }
+  return nullptr;
+}
+
+// It waited at a chunk or at a range's first piece, holding no pipe and
+// with nothing in flight: advance() goes on from there.
+SendStep Sender::resume(Connection& connection) {
+  assert(connection.exchange->send.pipe == nullptr && connection.exchange->send.chain_pending == 0);
+  // Waiting for a pipe is not the client's doing: its deadline starts over.
+  _connections.set_timer(connection, TimerKind::send, _loop.now_ms + _config.send_timeout_ms);
+  return advance(connection);
 }
 
 }  // namespace ringhttpd

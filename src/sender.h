@@ -5,9 +5,19 @@
 // piece -> SPLICE in -> SPLICE out, one pipe-sized chunk per chain, with
 // short counts continued. A response that makes no progress for
 // --send-timeout is cut (the deadline moves with every finished chain).
+//
+// A chain borrows a pipe from the worker's bounded pool and gives it back
+// when the chain leaves it empty, unless the next chunk follows at once
+// and no response waits; at the bound a response waits in a FIFO for the
+// next pipe freed. While half the pool or more is lent, each chunk is
+// sized to what the socket can take now, and a full socket is waited on
+// with POLLOUT before a pipe is taken: a slow or stalled reader then holds
+// no pipe while it waits, so it cannot starve the others.
 
 #include <cassert>
 #include <cstdint>
+#include <deque>
+#include <utility>
 
 #include "conf/config.h"
 #include "src/connection_table.h"
@@ -41,7 +51,21 @@ class Sender {
   SendStep on_spliced_out(Connection& connection, int result);
   SendStep on_writable(Connection& connection, int result);
 
+  // The first response waiting for a pipe, taken off the queue, once a
+  // pipe is free; null when none waits or no pipe is. Resume it with
+  // resume(); the loop asks after each batch of completions.
+  Connection* next_pipe_waiter();
+  SendStep resume(Connection& connection);
+  size_t pipe_waiters() const { return _pipe_waiters.size(); }
+  uint64_t pipe_waits_total() const { return _pipe_waits_total; }
+
  private:
+  enum class ChunkReady : uint8_t { ready, waiting, no_pipe };
+  // A pipe for the next chunk and, when pipes are scarce, room in the
+  // socket; else what was queued to wait for them.
+  ChunkReady ready_for_chunk(Connection& connection);
+  SendStep queue_chunk(Connection& connection);
+  void wait_for_pipe(Connection& connection);
   void send_from_memory(Connection& connection);
   SendStep after_chain(Connection& connection, bool chain_done);
   SendStep advance(Connection& connection);
@@ -56,6 +80,8 @@ class Sender {
   const LoopState& _loop;
   ConnectionTable& _connections;
   SpliceTransport& _transport;
+  std::deque<std::pair<uint32_t, uint32_t>> _pipe_waiters;  // slot, generation
+  uint64_t _pipe_waits_total = 0;
 };
 
 }  // namespace ringhttpd

@@ -1,6 +1,8 @@
 #include "src/splice_transport.h"
 
+#include <linux/sock_diag.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -27,6 +29,29 @@ bool SpliceTransport::take_pipe(Exchange& exchange, uint64_t body_bytes) {
   return exchange.send.pipe != nullptr;
 }
 
+void SpliceTransport::give_back_pipe(Exchange& exchange) {
+  assert(exchange.send.pipe != nullptr && exchange.send.pipe_bytes == 0);
+  _pipes.release(exchange.send.pipe, true);
+  exchange.send.pipe = nullptr;
+}
+
+uint32_t SpliceTransport::socket_room(const Connection& connection) {
+  uint32_t memory[SK_MEMINFO_VARS] = {};
+  socklen_t length = sizeof memory;
+  if (getsockopt(connection.fd, SOL_SOCKET, SO_MEMINFO, memory, &length) != 0 ||
+      length < sizeof memory) {
+    return UINT32_MAX;
+  }
+  uint32_t buffer = memory[SK_MEMINFO_SNDBUF];
+  uint32_t queued = memory[SK_MEMINFO_WMEM_QUEUED];
+  return buffer > queued ? buffer - queued : 0;
+}
+
+void SpliceTransport::queue_writable(Connection& connection) {
+  io_uring_prep_poll_add(_ops.queue(connection, Op::poll_out), connection.fd, POLLOUT);
+  ++connection.exchange->send.chain_pending;
+}
+
 void SpliceTransport::queue_bytes(Connection& connection, uint32_t offset, uint32_t bytes,
                                   int flags, bool linked) {
   Exchange& exchange = *connection.exchange;
@@ -49,7 +74,9 @@ void SpliceTransport::queue_message(Connection& connection, int flags) {
 
 void SpliceTransport::queue_file_chunk(Connection& connection, int file_fd, bool more) {
   SendProgress& send = connection.exchange->send;
-  auto chunk = static_cast<uint32_t>(std::min<uint64_t>(send.body_remaining, send.pipe->capacity_bytes));
+  assert(send.pipe != nullptr);
+  auto chunk = static_cast<uint32_t>(std::min<uint64_t>(
+      {send.body_remaining, send.pipe->capacity_bytes, send.chunk_limit}));
   _ops.reserve(2);
   io_uring_sqe* in = _ops.queue(connection, Op::splice_in);
   io_uring_prep_splice(in, file_fd, static_cast<int64_t>(send.body_offset), send.pipe->write_fd, -1,

@@ -30,8 +30,23 @@ class SpliceTransport {
   SpliceTransport(const SpliceTransport&) = delete;
   SpliceTransport& operator=(const SpliceTransport&) = delete;
 
-  // A pipe for a file body of `body_bytes`; false when none can be made.
+  // A pipe for a file body of `body_bytes`; false at the pool's bound or
+  // when none can be made.
   bool take_pipe(Exchange& exchange, uint64_t body_bytes);
+  // The exchange's pipe, empty, back to the pool for another chain.
+  void give_back_pipe(Exchange& exchange);
+  bool pipe_available() const { return _pipes.available(); }
+  size_t pipes_in_use() const { return _pipes.in_use(); }
+  // Half the pool or more is lent: chunks are sized to what each socket
+  // can take, so every chain drains its pipe and gives it back.
+  bool pipes_scarce() const { return _pipes.in_use() * 2 >= _pipes.most(); }
+  // Bytes the socket's send buffer can take now (SO_MEMINFO: SNDBUF less
+  // WMEM_QUEUED, the kernel's own test of writability); UINT32_MAX when
+  // it cannot say.
+  static uint32_t socket_room(const Connection& connection);
+  // POLLOUT alone: the next chunk waits, holding no pipe, until the socket
+  // can take bytes.
+  void queue_writable(Connection& connection);
   // SEND of `bytes` of scratch from `offset`; `linked` when what is queued
   // next (a file chunk) must wait for it.
   void queue_bytes(Connection& connection, uint32_t offset, uint32_t bytes, int flags, bool linked);

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstring>
 
+#include "conf/pipe_budget.h"
 #include "src/log.h"
 
 namespace ringhttpd {
@@ -60,7 +61,7 @@ uring::PipeGrowth pipe_growth(const Config& config) {
   if (config.pipe_size_bytes >= grown_bytes) {
     return {};
   }
-  uint64_t budget = uring::PipePool::user_budget_bytes();
+  uint64_t budget = pipe_user_budget_bytes();
   uint64_t per_worker = budget == 0 ? most_per_worker
                                     : budget / 4 / std::max(config.workers, 1u) / grown_bytes;
   return {grown_bytes, grown_bytes, static_cast<unsigned>(std::min(per_worker, most_per_worker))};
@@ -80,7 +81,8 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _fd_closer(_ops),
       _recv_buffers(_ring, recv_buffer_group, recv_buffer_count,
                     std::min(recv_buffer_bytes, _config.max_header_bytes)),
-      _pipes(_config.pipe_size_bytes, prefilled_pipes, pipe_growth(_config)),
+      _pipes(_config.pipe_size_bytes, prefilled_pipes, pipe_growth(_config),
+             _config.pipes_per_worker),
       _cache(cache_limits(_config), _fd_closer),
       _exchanges(_config.max_header_bytes, _config.max_uri_bytes + scratch_reserve_bytes, _pipes,
                  _cache, _fd_closer),
@@ -136,6 +138,7 @@ void Worker::run() {
     }
     _loop.refresh_clock();
     unsigned handled = _ring.drain_completions([this](const io_uring_cqe* cqe) { dispatch(*cqe); });
+    _flow.resume_pipe_waiters();  // pipes this batch gave back go to those waiting
     if (failed && handled == 0) {
       _ring.back_off();  // the same call would fail again at once
     } else if (!failed) {
@@ -216,9 +219,13 @@ void Worker::publish_stats() {
   store(_stats.cache_open_files, cache.open_fds);
   store(_stats.cache_body_bytes, cache.body_bytes);
   store(_stats.log_dropped, _log.dropped());
+  store(_stats.pipes_open, _pipes.created());
+  store(_stats.pipe_waiters, _sender.pipe_waiters());
+  store(_stats.pipe_waits, _sender.pipe_waits_total());
 }
 
 void Worker::on_tick() {
+  _pipes.trim(prefilled_pipes);  // a peak's pipes go back once idle through a tick
   publish_stats();
   _connections.expire(_loop.now_ms,
                       [this](Connection& connection, TimerKind kind) { _closer.expire(connection, kind); });

@@ -28,6 +28,9 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> cache_open_files{0};
   std::atomic<uint64_t> cache_body_bytes{0};
   std::atomic<uint64_t> log_dropped{0};
+  std::atomic<uint32_t> pipes_open{0};     // in the splice pipe pool, lent or idle
+  std::atomic<uint32_t> pipe_waiters{0};   // responses waiting for a pipe
+  std::atomic<uint64_t> pipe_waits{0};     // times a response had to wait for one
 };
 
 }  // namespace ringhttpd

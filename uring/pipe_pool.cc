@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstdio>
 
 namespace ringhttpd::uring {
 namespace {
@@ -23,8 +22,8 @@ uint32_t capacity_of(const Pipe& pipe) {
 
 }  // namespace
 
-PipePool::PipePool(uint32_t wanted_bytes, unsigned prefill, PipeGrowth growth)
-    : _wanted_bytes(wanted_bytes), _growth(growth) {
+PipePool::PipePool(uint32_t wanted_bytes, unsigned prefill, PipeGrowth growth, unsigned most)
+    : _wanted_bytes(wanted_bytes), _growth(growth), _most(std::max(most, 1u)) {
   std::vector<Pipe*> made;
   for (unsigned i = 0; i < prefill; ++i) {
     if (Pipe* pipe = acquire()) {
@@ -45,9 +44,10 @@ PipePool::~PipePool() {
 Pipe* PipePool::acquire(uint64_t body_bytes) {
   Pipe* pipe = nullptr;
   if (!_free.empty()) {
-    pipe = _free.back();
+    pipe = _free.back();  // the most recently used: its pages are warm
     _free.pop_back();
-  } else {
+    _fewest_free = std::min(_fewest_free, _free.size());
+  } else if (_all.size() < _most) {
     pipe = create();
   }
   if (pipe != nullptr && body_bytes > _growth.min_body && _grown < _growth.max_grown &&
@@ -92,17 +92,6 @@ void PipePool::shrink(Pipe& pipe) {
   --_grown;
 }
 
-uint64_t PipePool::user_budget_bytes() {
-  unsigned long long pages = 16384;  // the kernel's default, if /proc says nothing
-  if (FILE* file = std::fopen("/proc/sys/fs/pipe-user-pages-soft", "r")) {
-    if (std::fscanf(file, "%llu", &pages) != 1) {
-      pages = 16384;
-    }
-    std::fclose(file);
-  }
-  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 void PipePool::release(Pipe* pipe, bool empty) {
   assert(_free.size() < _all.size());
   if (empty) {
@@ -117,6 +106,20 @@ void PipePool::release(Pipe* pipe, bool empty) {
     assert(_grown > 0);
     --_grown;
   }
+  destroy(pipe);
+}
+
+void PipePool::trim(size_t keep) {
+  size_t surplus = _fewest_free > keep ? _fewest_free - keep : 0;
+  // The front of the free list is the least recently used.
+  for (size_t i = 0; i < surplus; ++i) {
+    destroy(_free[i]);
+  }
+  _free.erase(_free.begin(), _free.begin() + static_cast<std::ptrdiff_t>(surplus));
+  _fewest_free = _free.size();
+}
+
+void PipePool::destroy(Pipe* pipe) {
   close_pipe(*pipe);
   auto found = std::find_if(_all.begin(), _all.end(), [&](auto& owned) { return owned.get() == pipe; });
   assert(found != _all.end());

@@ -1,8 +1,11 @@
 #pragma once
 // Per-worker pool of pipes for splice(file -> pipe -> socket). A pipe is
-// taken for the body of one response and returned empty. Pipes are not one
-// per connection: an unprivileged user has 64 MiB of pipe buffers in all,
-// after which new pipes shrink to one page (uring/KERNEL.md, "Pipe budget").
+// borrowed for one chain (one chunk of a body) and returned as soon as it
+// is empty, so pipes circulate between responses instead of each response
+// holding one. The pool is bounded (`most` pipes: conf/pipe_budget.h says
+// why and how many); at the bound acquire() says no and the response
+// waits its turn. Pipes that stayed idle through a whole trim interval
+// are closed (trim()), so a peak gives its pipes back.
 
 #include <cstdint>
 #include <memory>
@@ -33,35 +36,44 @@ struct PipeGrowth {
 
 class PipePool {
  public:
-  explicit PipePool(uint32_t wanted_bytes, unsigned prefill = 0, PipeGrowth growth = {});
+  explicit PipePool(uint32_t wanted_bytes, unsigned prefill = 0, PipeGrowth growth = {},
+                    unsigned most = 256);
   ~PipePool();
   PipePool(const PipePool&) = delete;
   PipePool& operator=(const PipePool&) = delete;
 
   // A pipe for a body of `body_bytes`, enlarged when the body is large and
-  // the growth allowance has room; nullptr when no pipe can be created
-  // (EMFILE/ENFILE).
+  // the growth allowance has room; nullptr at the bound, or when no pipe can
+  // be created (EMFILE/ENFILE: errno says which).
   Pipe* acquire(uint64_t body_bytes = 0);
+  // acquire() would give a pipe without creating one past the bound.
+  bool available() const { return !_free.empty() || _all.size() < _most; }
   // `empty` says the pipe holds no bytes; a pipe that may hold some (an
   // aborted response) is closed rather than reused.
   void release(Pipe* pipe, bool empty);
 
+  // Closes the pipes idle since the last trim (the fewest that were free
+  // at any moment in between), keeping `keep` idle ones for the next burst.
+  void trim(size_t keep);
+
   size_t created() const { return _all.size(); }
   size_t idle() const { return _free.size(); }
+  size_t in_use() const { return _all.size() - _free.size(); }
   unsigned grown() const { return _grown; }
-
-  // The per-user pipe budget (/proc/sys/fs/pipe-user-pages-soft) in bytes;
-  // 0 when it is unlimited.
-  static uint64_t user_budget_bytes();
+  unsigned most() const { return _most; }
 
  private:
   Pipe* create();
   void grow(Pipe& pipe);
   void shrink(Pipe& pipe);
 
+  void destroy(Pipe* pipe);
+
   uint32_t _wanted_bytes;
   PipeGrowth _growth;
+  unsigned _most;
   unsigned _grown = 0;
+  size_t _fewest_free = 0;  // since the last trim
   std::vector<std::unique_ptr<Pipe>> _all;
   std::vector<Pipe*> _free;
 };

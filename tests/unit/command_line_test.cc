@@ -1,4 +1,5 @@
 #include "conf/command_line.h"
+#include "conf/pipe_budget.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -149,6 +150,42 @@ TEST(CommandLine, ListsReadAsEveryListIs) {
   EXPECT_EQ(config.precompressed, (std::vector<ContentCoding>{ContentCoding::gzip, ContentCoding::br}));
   uint8_t ten[4] = {10, 9, 8, 7};
   EXPECT_TRUE(config.metrics_allow.allows(AF_INET, ten));
+}
+
+}  // namespace
+}  // namespace ringhttpd
+
+namespace ringhttpd {
+namespace {
+
+TEST(PipeBudget, BoundByPipePagesAndDescriptorsSharedByTheWorkers) {
+  constexpr uint64_t mib = 1 << 20;
+  // 64 MiB of pipe pages, 256 KiB pipes, descriptors plenty: three
+  // quarters of the pages is 192 pipes, more than one worker holds; 12
+  // each for 16 workers.
+  EXPECT_EQ(pipes_per_worker({64 * mib, 1'000'000, 1, 256 * 1024}), most_pipes_per_worker);
+  EXPECT_EQ(pipes_per_worker({64 * mib, 1'000'000, 4, 256 * 1024}), 48u);
+  EXPECT_EQ(pipes_per_worker({64 * mib, 1'000'000, 16, 256 * 1024}), 12u);
+  // Descriptors scarce (ulimit -n 1024): an eighth of them, two per pipe.
+  EXPECT_EQ(pipes_per_worker({64 * mib, 1024, 1, 256 * 1024}), 64u);
+  EXPECT_EQ(pipes_per_worker({64 * mib, 1024, 2, 256 * 1024}), 32u);
+  // Unlimited pages, small pipes: never beyond the most a worker holds.
+  EXPECT_EQ(pipes_per_worker({0, 1'000'000, 1, 65536}), most_pipes_per_worker);
+  EXPECT_EQ(pipes_per_worker({64 * mib, 1'000'000, 1, 4096}), most_pipes_per_worker);
+  // However tight, a pool has a few.
+  EXPECT_EQ(pipes_per_worker({64 * mib, 64, 64, 1 << 20}), fewest_pipes_per_worker);
+}
+
+TEST(PipeBudget, FlagSetsTheBoundAndPipesComeOutOfTheDescriptorShare) {
+  Config few = parse({"--root", "/tmp", "--workers", "1", "--max-pipes", "2"}).config;
+  Config many = parse({"--root", "/tmp", "--workers", "1", "--max-pipes", "128"}).config;
+  EXPECT_EQ(few.pipes_per_worker, 2u);
+  EXPECT_EQ(many.pipes_per_worker, 128u);
+  // 126 more pipes are 252 descriptors fewer for connections and the cache.
+  EXPECT_EQ(few.max_connections - many.max_connections, 126u);
+  EXPECT_GE(parse({"--root", "/tmp"}).config.pipes_per_worker, fewest_pipes_per_worker);
+  EXPECT_EQ(error_of({"--root", "/tmp", "--max-pipes", "300"}),
+            "--max-pipes: '300' is out of range (0-128)");
 }
 
 }  // namespace

@@ -258,13 +258,53 @@ TEST(PipePool, NoGrowthWhenThePipesAreAlreadyThatLarge) {
   pool.release(pipe, true);
 }
 
-TEST(PipePool, UserBudgetIsReadFromProc) {
-  uint64_t pages = 16384;  // the kernel's default when the file is absent
-  std::ifstream soft("/proc/sys/fs/pipe-user-pages-soft");
-  if (soft) {
-    soft >> pages;
+TEST(PipePool, NeverHoldsMoreThanItsBound) {
+  PipePool pool(65536, 0, {}, 3);
+  Pipe* lent[3];
+  for (Pipe*& pipe : lent) {
+    ASSERT_TRUE(pool.available());
+    pipe = pool.acquire();
+    ASSERT_NE(pipe, nullptr);
   }
-  EXPECT_EQ(PipePool::user_budget_bytes(), pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  EXPECT_FALSE(pool.available());
+  EXPECT_EQ(pool.acquire(), nullptr);  // the response waits instead
+  EXPECT_EQ(pool.created(), 3u);
+  pool.release(lent[1], true);
+  EXPECT_TRUE(pool.available());
+  EXPECT_EQ(pool.acquire(), lent[1]);
+  // A pipe closed (it held bytes) makes room for a new one.
+  pool.release(lent[0], false);
+  EXPECT_EQ(pool.created(), 2u);
+  EXPECT_NE(pool.acquire(), nullptr);
+  EXPECT_EQ(pool.created(), 3u);
+}
+
+TEST(PipePool, TrimClosesOnlyPipesIdleSinceTheLastTrim) {
+  PipePool pool(65536, 0, {}, 16);
+  std::vector<Pipe*> lent;
+  for (int i = 0; i < 10; ++i) {
+    lent.push_back(pool.acquire());
+  }
+  for (Pipe* pipe : lent) {
+    pool.release(pipe, true);
+  }
+  pool.trim(2);  // the first trim only starts the interval: all were lent in it
+  EXPECT_EQ(pool.created(), 10u);
+  // Three lent and returned during the next interval: seven stayed idle
+  // throughout, and of those all but the two kept go.
+  Pipe* a = pool.acquire();
+  Pipe* b = pool.acquire();
+  Pipe* c = pool.acquire();
+  pool.release(a, true);
+  pool.release(b, true);
+  pool.release(c, true);
+  pool.trim(2);
+  EXPECT_EQ(pool.created(), 5u);
+  EXPECT_EQ(pool.idle(), 5u);
+  pool.trim(2);  // nothing lent since: down to what is kept
+  EXPECT_EQ(pool.created(), 2u);
+  pool.trim(2);
+  EXPECT_EQ(pool.created(), 2u);
 }
 
 }  // namespace
