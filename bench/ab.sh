@@ -12,6 +12,8 @@
 #   --path P            what to request (default /1k.bin)
 #   --header 'N: v'     a request header (e.g. 'Connection: close')
 #   --connections N     wrk connections (default 64)
+#   --pipeline N        N requests written at once on each connection (HTTP/1.1
+#                       pipelining; default 1: none)
 #   --rounds N          A B pairs (default 4)
 #   --duration S        seconds per measured run (default 4)
 #   --docroot DIR       default build-release/load/docroot (bench/load.sh makes it)
@@ -22,7 +24,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/common.sh
 source "$repo/bench/common.sh"
 bin_a=$repo/build-release/src/ringhttpd bin_b=$repo/build-release/src/ringhttpd
-path=/1k.bin header="" connections=64 rounds=4 duration=4 docroot=$repo/build-release/load/docroot
+path=/1k.bin header="" connections=64 pipeline=1 rounds=4 duration=4 docroot=$repo/build-release/load/docroot
 usage_error() { echo "ab.sh: $1" >&2; exit 2; }
 while [[ $# -gt 2 ]]; do
   case "$1" in
@@ -31,6 +33,7 @@ while [[ $# -gt 2 ]]; do
     --path) path=$2 ;;
     --header) header=$2 ;;
     --connections) connections=$2 ;;
+    --pipeline) pipeline=$2 ;;
     --rounds) rounds=$2 ;;
     --duration) duration=$2 ;;
     --docroot) docroot=$2 ;;
@@ -40,7 +43,7 @@ while [[ $# -gt 2 ]]; do
 done
 [[ $# -eq 2 ]] || usage_error "give the A flags and the B flags (quote each; '' for none)"
 flags_a=$1 flags_b=$2
-for n in "$connections" "$rounds" "$duration"; do
+for n in "$connections" "$pipeline" "$rounds" "$duration"; do
   [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || usage_error "not a positive whole number: '$n'"
 done
 [[ -d "$docroot" ]] || usage_error "no docroot at $docroot: run bench/load.sh once first"
@@ -51,7 +54,19 @@ if port_open "$port"; then usage_error "port $port is in use"; fi
 wrk_argv=(-t1 "-c$connections")
 [[ -z "$header" ]] || wrk_argv+=(-H "$header")
 log=$(mktemp)
-trap 'rm -f "$log" "$log.all"' EXIT
+script=$(mktemp --suffix=.lua)
+trap 'rm -f "$log" "$log.all" "$script"' EXIT
+if ((pipeline > 1)); then
+  cat >"$script" <<EOF
+init = function(args)
+  local batch = {}
+  for i = 1, $pipeline do batch[i] = wrk.format("GET") end
+  pipelined = table.concat(batch)
+end
+request = function() return pipelined end
+EOF
+  wrk_argv+=(-s "$script")
+fi
 
 run() {   # binary flags -> "requests_per_s cpu_us_per_request"
   local binary=$1 flags=$2 server before after report requests
@@ -74,7 +89,7 @@ run() {   # binary flags -> "requests_per_s cpu_us_per_request"
 
 echo "A: $bin_a $flags_a"
 echo "B: $bin_b $flags_b"
-echo "$path, $connections connections${header:+, $header}, $rounds x ${duration}s each"
+echo "$path, $connections connections${header:+, $header}$( ((pipeline > 1)) && echo ", $pipeline pipelined"), $rounds x ${duration}s each"
 results=()
 for ((round = 1; round <= rounds; round++)); do
   a=$(run "$bin_a" "$flags_a")

@@ -73,6 +73,7 @@ struct SendProgress {
   bool peer_left = false;         // a send failed with EPIPE or ECONNRESET
   bool waiting_for_pipe = false;  // in the sender's queue of pipe waiters
   bool first_in_line = false;     // taken off that queue: the next pipe is its
+  bool batched = false;           // went into the batch: a later response carries it
   uint32_t chunk_limit = UINT32_MAX;  // what the socket can take now, when pipes are scarce
   uring::Pipe* pipe = nullptr;    // borrowed for one chain at a time
 };
@@ -106,7 +107,7 @@ struct ExchangeProgress {
 // What a response needs while it is planned and sent.
 struct ResponseSpace {
   SendPlan plan;
-  iovec vectors[2 * max_ranges_limit + 1] = {};
+  iovec vectors[2 * max_ranges_limit + 1] = {};  // vectors[0]: the batch, when one goes first
   msghdr message = {};
   // Scratch: first the path to open, then the response head and part
   // headers (--max-uri plus room for the fixed fields and parts).
@@ -129,6 +130,12 @@ struct Exchange : ExchangeProgress {
   ResponseSpace* space = nullptr;
   char* scratch = nullptr;
   uint32_t scratch_capacity = 0;
+  // Pipelined responses from memory, whole, waiting to go out with the
+  // next response that is not batched (response_batch.h). Outlives the
+  // responses in it, so it is not part of ExchangeProgress.
+  char* batch = nullptr;
+  uint32_t batch_length = 0;
+  uint32_t batch_responses = 0;
 
   // Work areas, each written in full before it is read, so not reset.
   Request request;

@@ -7,6 +7,7 @@
 #include "src/log.h"
 #include "src/plan/file_plan.h"
 #include "src/plan/status_plan.h"
+#include "src/response_batch.h"
 
 namespace ringhttpd {
 
@@ -177,7 +178,33 @@ void ExchangeFlow::send(Connection& connection, bool plan_fits) {
     _rooms.closer.abort(connection);
     return;
   }
+  if (batch(connection)) {
+    connection.enter(ConnectionState::sending);  // sent, as far as the connection's states go
+    finish_response(connection);  // its bytes wait in the batch for the next response
+    return;
+  }
   after_send(connection, _rooms.sender.start(connection));
+}
+
+// A response from memory with a whole request waiting behind it goes into
+// the batch (response_batch.h).
+bool ExchangeFlow::batch(Connection& connection) {
+  Exchange& exchange = *connection.exchange;
+  const SendPlan& plan = exchange.plan();
+  bool from_memory = plan.range_count == 0 || (exchange.entry != nullptr && exchange.served().body_ready);
+  if (!from_memory || !exchange.keep_alive || _loop.stopping ||
+      !batch_has_room(exchange, memory_response_bytes(plan)) ||
+      !_rooms.input.request_waiting(connection)) {
+    return false;
+  }
+  if (exchange.batch == nullptr) {
+    _rooms.exchanges.take_batch(exchange);
+  }
+  append_memory_response(exchange, plan.range_count == 0 ? nullptr : exchange.served().body.get());
+  exchange.send.batched = true;
+  exchange.status = plan.status;
+  ++_batched_total;
+  return true;
 }
 
 void ExchangeFlow::finish_response(Connection& connection) {
@@ -185,6 +212,9 @@ void ExchangeFlow::finish_response(Connection& connection) {
   exchange.body_bytes_sent = exchange.plan().body_bytes;  // part headers included
   _rooms.log.record(connection);
   _rooms.exchanges.end_response(exchange);
+  if (!exchange.send.batched) {
+    _rooms.exchanges.give_back_batch(exchange);  // this response carried it, if there was one
+  }
   if (!exchange.keep_alive || _loop.stopping) {
     _rooms.closer.close_after_response(connection);
     return;

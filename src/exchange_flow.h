@@ -45,6 +45,8 @@ class ExchangeFlow {
   void after_send(Connection& connection, SendStep step);
   // Responses waiting for a pipe go on while the pool has one free.
   void resume_pipe_waiters();
+  // Responses that went out in a later response's send (response_batch.h).
+  uint64_t batched_total() const { return _batched_total; }
 
  private:
   void start_request(Connection& connection);
@@ -52,9 +54,11 @@ class ExchangeFlow {
   void respond_file(Connection& connection);
   void respond_endpoint(Connection& connection, RouteKind kind);
   void send(Connection& connection, bool plan_fits);
+  bool batch(Connection& connection);
   void finish_response(Connection& connection);
   PlanContext plan_context(const Exchange& exchange);
 
+  uint64_t _batched_total = 0;
   unsigned _worker;
   const Config& _config;
   const LoopState& _loop;

@@ -9,6 +9,7 @@ namespace {
 constexpr size_t spare_exchanges_kept = 16;
 constexpr size_t spare_large_inputs_kept = 2;
 constexpr size_t spare_response_spaces_kept = 16;
+constexpr size_t spare_batches_kept = 2;
 
 }  // namespace
 
@@ -21,6 +22,9 @@ Exchange& ExchangePool::acquire(Connection& connection) {
   exchange.in_capacity = std::min(small_input_bytes, _max_head_bytes);
   exchange.in_start = exchange.in_end = 0;
   exchange.large_input = false;
+  exchange.batch = nullptr;  // not zero-filled: set before use
+  exchange.batch_length = 0;
+  exchange.batch_responses = 0;
   assert(exchange.space == nullptr);
   connection.exchange = &exchange;
   return exchange;
@@ -82,6 +86,7 @@ void ExchangePool::release(Connection& connection) {
     return;
   }
   end_response(*exchange);
+  give_back_batch(*exchange);
   if (exchange->large_input) {
     _large_inputs.give(exchange->in);
   }
@@ -89,9 +94,25 @@ void ExchangePool::release(Connection& connection) {
   connection.exchange = nullptr;
 }
 
+void ExchangePool::take_batch(Exchange& exchange) {
+  assert(exchange.batch == nullptr);
+  exchange.batch = _batches.take([] { return std::make_unique_for_overwrite<char[]>(batch_capacity_bytes); });
+  exchange.batch_length = 0;
+  exchange.batch_responses = 0;
+}
+
+void ExchangePool::give_back_batch(Exchange& exchange) {
+  if (exchange.batch != nullptr) {
+    _batches.give(exchange.batch);
+    exchange.batch = nullptr;
+    exchange.batch_length = 0;
+    exchange.batch_responses = 0;
+  }
+}
+
 size_t ExchangePool::trim() {
   return _exchanges.trim(spare_exchanges_kept) + _large_inputs.trim(spare_large_inputs_kept) +
-         _spaces.trim(spare_response_spaces_kept);
+         _spaces.trim(spare_response_spaces_kept) + _batches.trim(spare_batches_kept);
 }
 
 }  // namespace ringhttpd

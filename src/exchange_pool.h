@@ -1,7 +1,7 @@
 #pragma once
-// The memory of exchanges (exchange.h), in three pools: exchanges with
+// The memory of exchanges (exchange.h), in four pools: exchanges with
 // their small input buffers, large input buffers for heads that outgrow
-// them, and response spaces. Each hands out what it has, makes more on
+// them, response spaces, and batches of pipelined responses. Each hands out what it has, makes more on
 // demand, and takes back what an exchange holds (a pipe, an open file,
 // cache references too). What a peak made and the next tick did not need
 // goes back to the allocator on the tick, so memory follows load down.
@@ -14,6 +14,7 @@
 #include "cache/file_cache.h"
 #include "src/connection.h"
 #include "src/exchange.h"
+#include "src/response_batch.h"
 #include "uring/pipe_pool.h"
 
 namespace ringhttpd {
@@ -82,6 +83,10 @@ class ExchangePool {
   void end_response(Exchange& exchange);
   // The connection's exchange goes back to the pool with all it holds.
   void release(Connection& connection);
+  // A batch buffer (batch_capacity_bytes) for pipelined responses; given
+  // back once the response carrying it is out, or with the exchange.
+  void take_batch(Exchange& exchange);
+  void give_back_batch(Exchange& exchange);
   // On the tick: what a peak left and the last interval did not use is
   // freed. Returns how many objects went.
   size_t trim();
@@ -90,6 +95,7 @@ class ExchangePool {
   size_t exchanges_made() const { return _exchanges.made(); }
   size_t large_inputs_made() const { return _large_inputs.made(); }
   size_t response_spaces_made() const { return _spaces.made(); }
+  size_t batches_made() const { return _batches.made(); }
 
  private:
   uint32_t _max_head_bytes;
@@ -100,6 +106,7 @@ class ExchangePool {
   Spares<Exchange> _exchanges;
   Spares<char[]> _large_inputs;
   Spares<ResponseSpace> _spaces;
+  Spares<char[]> _batches;
 };
 
 }  // namespace ringhttpd

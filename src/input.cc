@@ -127,6 +127,21 @@ InputStep Input::read_chunked_body(Connection& connection) {
   return {};
 }
 
+bool Input::request_waiting(const Connection& connection) const {
+  const Exchange& exchange = *connection.exchange;
+  if (connection.discard_body_bytes > 0 || exchange.reading_chunked_body) {
+    return false;
+  }
+  std::string_view rest(exchange.in + exchange.in_start, exchange.in_end - exchange.in_start);
+  if (rest.find("\r\n\r\n") == std::string_view::npos) {
+    return false;  // the common case, without parsing
+  }
+  Request next;
+  ParseResult parsed = parse_request(rest, _limits, next);
+  return parsed.status == ParseStatus::complete && !next.has_body() && !next.expect_continue &&
+         !next.expect_other;
+}
+
 InputStep Input::next_request(Connection& connection, bool after_response) {
   connection.enter(ConnectionState::reading);
   Exchange* exchange = connection.exchange;

@@ -41,6 +41,10 @@ class Input {
   // The bytes held make the next request, or a RECV is armed for them.
   // after_response: a response just ended, so the keep-alive wait starts.
   InputStep next_request(Connection& connection, bool after_response);
+  // The bytes after the request being answered hold the next request,
+  // whole and without a body: next_request() will answer it without
+  // waiting for the client (what makes batching a response safe).
+  bool request_waiting(const Connection& connection) const;
 
  private:
   InputStep wait_for_more(Connection& connection);

@@ -44,6 +44,9 @@ constexpr std::array counter_rows{
                   "Access log entries dropped (full disk, slow reader).", &WorkerStats::log_dropped},
     Row<uint64_t>{"ringhttpd_pipe_waits_total", "counter",
                   "Times a response waited for a splice pipe.", &WorkerStats::pipe_waits},
+    Row<uint64_t>{"ringhttpd_responses_batched_total", "counter",
+                  "Pipelined responses sent within a later response's send.",
+                  &WorkerStats::responses_batched},
 };
 
 constexpr std::array gauge_rows{

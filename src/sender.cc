@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include "src/response_batch.h"
+
 namespace ringhttpd {
 namespace {
 
@@ -13,6 +15,20 @@ namespace {
 // holds them back for 200 ms (see more_follows_range).
 int fin_follows_flag(const Connection& connection) {
   return client_closes_cleanly(connection) ? MSG_MORE : 0;
+}
+
+// Where the first piece of a response goes out from: scratch, or, when
+// batched responses wait (response_batch.h), the batch with the piece
+// appended, so they go first and in order.
+std::string_view first_piece(Exchange& exchange) {
+  const SendPlan& plan = exchange.plan();
+  const char* piece = exchange.scratch;
+  uint32_t length = plan.piece_bytes(0);
+  if (exchange.batch_length == 0) {
+    return {piece, length};
+  }
+  append_to_batch(exchange, piece, length);
+  return {exchange.batch, exchange.batch_length};
 }
 
 }  // namespace
@@ -29,7 +45,9 @@ SendStep Sender::start(Connection& connection) {
     exchange.body_bytes_sent = plan.body_bytes;
     exchange.send.range_index = 0;
     exchange.send.closing_piece_sent = true;
-    _transport.queue_bytes(connection, 0, plan.piece_end[0], fin_follows_flag(connection), false);
+    std::string_view head = first_piece(exchange);
+    _transport.queue_bytes(connection, head.data(), static_cast<uint32_t>(head.size()),
+                           fin_follows_flag(connection), false);
     return SendStep::pending;
   }
   if (exchange.served().body_ready) {
@@ -48,7 +66,11 @@ void Sender::send_from_memory(Connection& connection) {
   size_t count = 0;
   size_t total = 0;
   for (uint8_t k = 0; k <= plan.range_count; ++k) {
-    if (uint32_t piece_bytes = plan.piece_bytes(k); piece_bytes > 0) {
+    if (k == 0) {
+      std::string_view head = first_piece(exchange);
+      exchange.space->vectors[count++] = {const_cast<char*>(head.data()), head.size()};
+      total += head.size();
+    } else if (uint32_t piece_bytes = plan.piece_bytes(k); piece_bytes > 0) {
       exchange.space->vectors[count++] = {exchange.scratch + plan.piece_start(k), piece_bytes};
       total += piece_bytes;
     }
@@ -112,7 +134,9 @@ SendStep Sender::queue_next_piece(Connection& connection) {
   }
   _transport.reserve_piece_and_chunk();
   if (piece_bytes > 0) {
-    _transport.queue_bytes(connection, plan.piece_start(k), piece_bytes,
+    std::string_view piece = k == 0 ? first_piece(exchange)
+                                    : std::string_view(exchange.scratch + plan.piece_start(k), piece_bytes);
+    _transport.queue_bytes(connection, piece.data(), static_cast<uint32_t>(piece.size()),
                            range_follows ? MSG_MORE : fin_follows_flag(connection), range_follows);
   }
   if (range_follows) {

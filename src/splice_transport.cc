@@ -52,15 +52,15 @@ void SpliceTransport::queue_writable(Connection& connection) {
   ++connection.exchange->send.chain_pending;
 }
 
-void SpliceTransport::queue_bytes(Connection& connection, uint32_t offset, uint32_t bytes,
+void SpliceTransport::queue_bytes(Connection& connection, const char* bytes, uint32_t length,
                                   int flags, bool linked) {
   Exchange& exchange = *connection.exchange;
   io_uring_sqe* send = _ops.queue(connection, Op::send);
-  io_uring_prep_send(send, connection.fd, exchange.scratch + offset, bytes, send_flags | flags);
+  io_uring_prep_send(send, connection.fd, bytes, length, send_flags | flags);
   if (linked) {
     send->flags |= IOSQE_IO_LINK;
   }
-  exchange.send.head_out_bytes = bytes;
+  exchange.send.head_out_bytes = length;
   ++exchange.send.chain_pending;
 }
 

@@ -47,9 +47,9 @@ class SpliceTransport {
   // POLLOUT alone: the next chunk waits, holding no pipe, until the socket
   // can take bytes.
   void queue_writable(Connection& connection);
-  // SEND of `bytes` of scratch from `offset`; `linked` when what is queued
-  // next (a file chunk) must wait for it.
-  void queue_bytes(Connection& connection, uint32_t offset, uint32_t bytes, int flags, bool linked);
+  // SEND of `length` bytes at `bytes` (scratch, or the batch); `linked`
+  // when what is queued next (a file chunk) must wait for it.
+  void queue_bytes(Connection& connection, const char* bytes, uint32_t length, int flags, bool linked);
   // SENDMSG of what is left of exchange.space->message (send.message_left
   // bytes). Without MSG_WAITALL: a slow reader's partial sends complete
   // one by one, so each is progress the send deadline sees.

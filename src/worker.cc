@@ -222,6 +222,7 @@ void Worker::publish_stats() {
   store(_stats.pipes_open, _pipes.created());
   store(_stats.pipe_waiters, _sender.pipe_waiters());
   store(_stats.pipe_waits, _sender.pipe_waits_total());
+  store(_stats.responses_batched, _flow.batched_total());
 }
 
 void Worker::on_tick() {

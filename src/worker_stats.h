@@ -31,6 +31,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint32_t> pipes_open{0};     // in the splice pipe pool, lent or idle
   std::atomic<uint32_t> pipe_waiters{0};   // responses waiting for a pipe
   std::atomic<uint64_t> pipe_waits{0};     // times a response had to wait for one
+  std::atomic<uint64_t> responses_batched{0};  // sent within a later response's send
 };
 
 }  // namespace ringhttpd
