@@ -16,7 +16,8 @@
 #                       (default 10000, capped by ulimit -n)
 #   --scenarios LIST    comma-separated subset of the scenario names below
 #   --build DIR         meson build directory with src/ringhttpd and
-#                       bench/idle_clients (default build-release, built here)
+#                       bench/idle_clients and bench/slow_clients (default
+#                       build-release, built here)
 #   --out DIR           where the docroot, configs, logs, CSVs and chart go
 #                       (default DIR/load)
 #   --guard RATIO       exit 1 if ringhttpd serves fewer than RATIO times
@@ -37,7 +38,10 @@
 # (16 connections), large-1m-128 and large-1m-1k (1 MiB, 128 and 1,024
 # connections), large-64m (4),
 # close-1k (Connection: close, 64), miss-20k (20,000 distinct files in
-# turn, 64), idle (memory per idle keep-alive connection). For every
+# turn, 64), idle (memory per idle keep-alive connection), slow-10m (2,000
+# clients reading a 10 MiB file at 512 KiB/s each, every byte checked, with
+# the server's RSS and pipes, and 16 other clients served meanwhile;
+# --quick: 200 clients at 4 MiB/s). For every
 # scenario the most pipe descriptors the server held while measured is
 # reported (sampled from /proc every 0.2 s; pipes it holds both ends of).
 #
@@ -52,12 +56,13 @@ source "$repo/bench/common.sh"
 
 rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1 warm_up=1
 run_as=$( (($(id -u) == 0)) && echo nobody || id -un )
-scenarios="ka-1k,ka-6k,ka-10k,ka-100k,ka-1k-pipe16,large-1m,large-1m-128,large-1m-1k,large-64m,close-1k,miss-20k,idle"
+scenarios="ka-1k,ka-6k,ka-10k,ka-100k,ka-1k-pipe16,large-1m,large-1m-128,large-1m-1k,large-64m,close-1k,miss-20k,idle,slow-10m"
+slow_count=2000 slow_rate=524288
 usage_error() { echo "load.sh: $1" >&2; exit 2; }
 positive() { [[ "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage_error "$1: not a positive whole number: '$2'"; }
 while (($#)); do
   case "$1" in
-    --quick) rounds=1 duration=1 warm_up=0 ;;
+    --quick) rounds=1 duration=1 warm_up=0 slow_count=200 slow_rate=4194304 ;;
     --rounds) positive "$1" "${2-}"; rounds=$2; shift ;;
     --duration) positive "$1" "${2-}"; duration=$2; shift ;;
     --idle) positive "$1" "${2-}"; idle_count=$2; shift ;;
@@ -73,7 +78,7 @@ while (($#)); do
   esac
   shift
 done
-known=" ka-1k ka-6k ka-10k ka-100k ka-1k-pipe16 large-1m large-1m-128 large-1m-1k large-64m close-1k miss-20k idle "
+known=" ka-1k ka-6k ka-10k ka-100k ka-1k-pipe16 large-1m large-1m-128 large-1m-1k large-64m close-1k miss-20k idle slow-10m "
 for s in ${scenarios//,/ }; do
   [[ "$known" == *" $s "* ]] || usage_error "--scenarios: unknown scenario '$s' (known:$known)"
 done
@@ -86,7 +91,8 @@ if [[ "$build" == build-release ]]; then
 fi
 ringhttpd="$repo/$build/src/ringhttpd"
 idle_clients="$repo/$build/bench/idle_clients"
-for tool in "$ringhttpd" "$idle_clients"; do
+slow_clients="$repo/$build/bench/slow_clients"
+for tool in "$ringhttpd" "$idle_clients" "$slow_clients"; do
   [[ -x "$tool" ]] || usage_error "--build $build: $tool is missing (configure it with -Dtests=true)"
 done
 (($(nproc) >= 2)) || usage_error "needs 2 CPUs (server on 0, load on 1); this machine has $(nproc)"
@@ -106,6 +112,7 @@ make_file 10k.bin 10240
 make_file 100k.bin 102400
 make_file 1m.bin 1048576
 make_file 64m.bin 67108864
+make_file 10m.bin 10485760
 if [[ ! -e "$docroot/files/19999.html" ]]; then
   small=$(head -c 700 /dev/zero | tr '\0' 'x')
   for ((i = 0; i < 20000; i++)); do printf -v name '%05d' "$i"; echo "$small" >"$docroot/files/$name.html"; done
@@ -366,7 +373,7 @@ syscalls_per_request() {
 
 declare -A syscall_counts=()
 for scenario in ${scenarios//,/ }; do
-  [[ "$scenario" != idle ]] || continue
+  [[ "$scenario" != idle && "$scenario" != slow-10m ]] || continue
   echo "== $scenario: ${connections[$scenario]} connections, ${path[$scenario]}, ${rounds} x ${duration}s per server"
   if ((warm_up)); then
     for name in "${servers[@]}"; do run_wrk "$scenario" "$name" 0 1; done
@@ -403,6 +410,39 @@ if [[ ",$scenarios," == *,idle,* ]]; then
   done
 fi
 
+# Slow readers: slow_clients downloads /10m.bin on many connections at a
+# low rate each; meanwhile the server's RSS and pipes are sampled, and 16
+# other clients ask for /1k.bin for 2 s.
+declare -A slow_done=() slow_rss=() slow_pipes=() slow_others=()
+if [[ ",$scenarios," == *,slow-10m,* ]]; then
+  echo "== slow-10m: $slow_count clients reading /10m.bin at $slow_rate B/s each; 16 others on /1k.bin meanwhile"
+  for name in "${servers[@]}"; do
+    rss_before=$(rss_kib "$name")
+    taskset -c 1 "$slow_clients" 127.0.0.1 "${port[$name]}" "$slow_count" /10m.bin "$docroot/10m.bin" \
+      "$slow_rate" >"$out/$name/slow.txt" 2>&1 &
+    downloads=$!
+    ( most_rss=0 most_pipes=0
+      while kill -0 "$downloads" 2>/dev/null; do
+        r=$(rss_kib "$name"); p=$(pipe_fds "$name")
+        ((r > most_rss)) && most_rss=$r; ((p > most_pipes)) && most_pipes=$p
+        echo "$most_rss $most_pipes" >"$out/$name/slow-most"
+        sleep 0.5
+      done ) &
+    sampler=$!
+    sleep 1
+    others=$(taskset -c 1 wrk -t1 -c16 -d2s "http://127.0.0.1:${port[$name]}/1k.bin" 2>&1)
+    slow_others[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$others")
+    if wait "$downloads"; then slow_done[$name]=yes; else slow_done[$name]=no; fi
+    wait "$sampler" 2>/dev/null || true
+    read -r most_rss most_pipes <"$out/$name/slow-most" || most_rss=0 most_pipes=0
+    slow_rss[$name]=$(( (most_rss - rss_before) / 1024 ))
+    slow_pipes[$name]=$most_pipes
+    echo "  $name: $(tail -1 "$out/$name/slow.txt"); RSS +${slow_rss[$name]} MiB at most," \
+         "$most_pipes pipe descriptors at most; others meanwhile ${slow_others[$name]:-0} req/s"
+    truncate_logs
+  done
+fi
+
 # ---------------------------------------------------------------- report
 most_pipes() {   # scenario server -> the most pipe descriptors held in any round
   awk -F, -v s="$1" -v n="$2" '$1 == s && $2 == n && $9 > m { m = $9 } END { print m + 0 }' "$out/runs.csv"
@@ -434,7 +474,7 @@ echo "# scenario ratio_vs_nginx ratio_vs_lighttpd" >"$out/ratios.dat"
 declare -A rps=()
 failed_guard=0
 for scenario in ${scenarios//,/ }; do
-  [[ "$scenario" != idle ]] || continue
+  [[ "$scenario" != idle && "$scenario" != slow-10m ]] || continue
   for name in "${servers[@]}"; do
     rps[$scenario,$name]=$(median_of "$scenario" "$name" 4)
     mbs=$(median_of "$scenario" "$name" 5); p99=$(median_of "$scenario" "$name" 6)
@@ -452,6 +492,9 @@ for scenario in ${scenarios//,/ }; do
     fi
   done
   echo "$scenario $(ratio "$scenario" nginx) $(ratio "$scenario" lighttpd)" >>"$out/ratios.dat"
+done
+for name in "${!slow_done[@]}"; do
+  echo "slow-10m,$name,${slow_others[$name]:-0},,,,,,${slow_pipes[$name]},complete=${slow_done[$name]} rss_growth_mib=${slow_rss[$name]}" >>"$out/summary.csv"
 done
 for name in "${!idle_bytes[@]}"; do
   echo "idle,$name,,,,,,,${idle_bytes[$name]} bytes per connection" >>"$out/summary.csv"
@@ -500,6 +543,12 @@ has large-64m && target "64 MiB vs nginx" "$(ratio large-64m nginx)" ">=" 1.0
 has close-1k && target "Connection: close vs nginx" "$(ratio close-1k nginx)" ">=" 1.3
 has miss-20k && target "20,000-file misses vs nginx" "$(ratio miss-20k nginx)" ">=" 1.0
 [[ -z "${idle_bytes[ringhttpd]-}" ]] || target "bytes per idle connection" "${idle_bytes[ringhttpd]}" "<=" 2048
+if [[ -n "${slow_done[ringhttpd]-}" ]]; then
+  target "slow-10m: every download byte-exact (1 = yes)" "$([[ ${slow_done[ringhttpd]} == yes ]] && echo 1 || echo 0)" ">=" 1
+  target "slow-10m: most pipe descriptors" "${slow_pipes[ringhttpd]}" "<=" 256
+  target "slow-10m: RSS growth, MiB" "${slow_rss[ringhttpd]}" "<=" 64
+  target "slow-10m: other clients' req/s meanwhile" "${slow_others[ringhttpd]:-0}" ">=" 1000
+fi
 
 if [[ $(wc -l <"$out/ratios.dat") -gt 1 ]]; then
   gnuplot <<EOF
