@@ -34,7 +34,7 @@ namespace ringhttpd {
 enum class LogFormat : uint8_t { common, combined };
 
 constexpr size_t log_buffer_bytes = 4096;  // PIPE_BUF on Linux
-constexpr size_t log_buffer_count = 32;
+constexpr size_t log_buffer_count = 64;
 constexpr std::string_view truncated_marker = "...[truncated]\n";
 
 // The client address as accept gave it; formatted only when logged.
@@ -82,6 +82,9 @@ class LogBuffers {
   // buffer for the next chain.
   void write_done(int result);
   size_t sealed_buffers() const { return _sealed_count; }
+  // Buffers neither sealed nor being written: the one being filled and
+  // those after it.
+  size_t free_buffers() const { return log_buffer_count - _sealed_count; }
 
   bool idle() const { return _in_flight == 0 && _sealed_count == 0 && _buffers[_current].used == 0; }
   bool writing() const { return _in_flight > 0; }

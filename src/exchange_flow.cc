@@ -192,7 +192,7 @@ bool ExchangeFlow::batch(Connection& connection) {
   Exchange& exchange = *connection.exchange;
   const SendPlan& plan = exchange.plan();
   bool from_memory = plan.range_count == 0 || (exchange.entry != nullptr && exchange.served().body_ready);
-  if (!from_memory || !exchange.keep_alive || _loop.stopping ||
+  if (!from_memory || !exchange.keep_alive || _loop.stopping || !_rooms.log.has_room_for_a_batch() ||
       !batch_has_room(exchange, memory_response_bytes(plan)) ||
       !_rooms.input.request_waiting(connection)) {
     return false;

@@ -26,7 +26,8 @@ enum class Op : uint8_t {
   stop,           // POLL on the stop eventfd
   cancel_accept,  // cancel of an accept at stop
   close_file,     // detached CLOSE of a file descriptor
-  log_write,      // WRITE of a sealed access log buffer
+  log_write,      // WRITE of a sealed access log buffer (a pipe or FIFO: PIPE_BUF each)
+  log_writev,     // WRITEV of every sealed access log buffer (a regular file)
   // Per connection: slot and generation name it.
   recv,           // RECV of request bytes
   revalidate,     // STATX by path of a stale cached file
@@ -59,6 +60,7 @@ constexpr OpInfo op_info(Op op) {
     case Op::cancel_accept: return {IORING_OP_ASYNC_CANCEL, false};
     case Op::close_file: return {IORING_OP_CLOSE, false};
     case Op::log_write: return {IORING_OP_WRITE, false};
+    case Op::log_writev: return {IORING_OP_WRITEV, false};
     case Op::recv: return {IORING_OP_RECV, true};
     case Op::revalidate: return {IORING_OP_STATX, true};
     case Op::open: return {IORING_OP_OPENAT2, true};

@@ -171,6 +171,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     case Op::cancel_accept: break;
     case Op::close_file: break;
     case Op::log_write: _log.on_write(result); break;
+    case Op::log_writev: _log.on_writev(result); break;
     case Op::recv: _flow.after_input(*c, _input.on_recv(*c, cqe)); break;
     case Op::revalidate: _flow.after_resolve(*c, _resolver.on_revalidate(*c, result)); break;
     case Op::open: _flow.after_resolve(*c, _resolver.on_open(*c, result)); break;

@@ -299,6 +299,36 @@ TEST_F(AccessLogTest, AClientGoneBeforeItsResponseIsLoggedAs499) {
 // A write the disk cuts short (here RLIMIT_FSIZE, set from outside mid-line)
 // leaves the rest of its buffer to be written once the disk takes it: no
 // line is left half written, none is lost.
+// A regular file takes its sealed buffers in one WRITEV; one stopped short
+// in the middle of them (a file size limit) loses no line and halves none:
+// the buffers it did not finish go first in the next write.
+TEST_F(AccessLogTest, AWritevCutShortAmongManyBuffersLosesNoLine) {
+  std::string path = logs.path() + "/access.log";
+  ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "1h", "--workers", "1"});
+  Client client(server.port());
+  EXPECT_EQ(client.get("/a.txt").body, "a");
+  // The first line is still buffered (the flush interval is an hour): the
+  // limit lets the next write through for 10 KiB, inside its third buffer.
+  rlimit cut{10 * 1024, RLIM_INFINITY};
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &cut, nullptr), 0);
+  constexpr int total = 400;  // about 9 buffers of entries: one WRITEV of 8
+  for (int i = 1; i < total; ++i) {
+    EXPECT_EQ(client.get("/a.txt?n=" + std::to_string(i)).body, "a");
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(std::filesystem::file_size(path), 10u * 1024) << "the write stopped at the limit";
+  rlimit free_again{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &free_again, nullptr), 0);
+  EXPECT_EQ(server.stop(), 0);  // writes everything held
+  std::vector<std::string> lines = lines_of(read_file(path));
+  ASSERT_EQ(lines.size(), static_cast<size_t>(total));
+  for (int i = 0; i < total; ++i) {
+    std::string target = i == 0 ? "/a.txt " : "/a.txt?n=" + std::to_string(i) + " ";
+    EXPECT_NE(lines[static_cast<size_t>(i)].find("\"GET " + target), std::string::npos) << lines[static_cast<size_t>(i)];
+    ASSERT_TRUE(std::regex_match(lines[static_cast<size_t>(i)], combined_line)) << lines[static_cast<size_t>(i)];
+  }
+}
+
 TEST_F(AccessLogTest, AShortWriteLeavesNoHalfLine) {
   std::string path = logs.path() + "/access.log";
   ServerProcess server(root.path(), {"--access-log", path, "--log-flush", "100ms", "--workers", "1"});
