@@ -29,15 +29,6 @@ const std::regex combined_line(
     R"(^(\d{1,3}(\.\d{1,3}){3}) - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] )"
     R"("(GET|HEAD) (/[^ "]*) HTTP/1\.[01]" (\d{3}) (\d+|-) "([^"\\]|\\.)*" "([^"\\]|\\.)*"$)");
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 // `total` requests over `connections` keep-alive connections, 50 pipelined at
 // a time, alternating a few paths so lines differ in length.
 void run_load(uint16_t port, int total, int connections) {

@@ -28,15 +28,6 @@ struct BatchTest : ::testing::Test {
   std::string big = random_bytes(300'000, 12);
 };
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 uint64_t counter(uint16_t port, const std::string& name) {
   Client client(port);
   std::string metrics = client.get("/metrics").body;

@@ -168,6 +168,15 @@ std::string random_bytes(size_t count, uint64_t seed) {
 
 std::string read_file(const std::string& path) { return slurp(path); }
 
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
 void expect_clean_stderr(const std::string& text) {
   for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
                              "stale completion", "io_uring_enter"}) {

@@ -30,6 +30,8 @@ class TempDir {
 
 std::string random_bytes(size_t count, uint64_t seed);
 std::string read_file(const std::string& path);
+// The text's lines, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
 
 // No sanitizer report, no alert: what every test's server must leave behind.
 void expect_clean_stderr(const std::string& text);
