@@ -25,7 +25,8 @@ struct Pipe {
 // flight those trips are the cost. Borrowing a 1 MiB pipe (the default
 // 256 KiB otherwise) took server CPU from 13.6 to 10.9 ms per 64 MiB
 // response and from 2.86 to 2.42 ms per 8 MiB one, 4 connections each
-// (bench/RESULTS.md); a 1 MiB body gains nothing, so growth starts above.
+// (bench/RESULTS.md), and from 143 to 113 us per 1 MiB one (16 connections;
+// an earlier run, with a pipe per response, had found no gain there).
 // The growth is bounded (a share of the per-user pipe budget) and undone
 // on release, so the budget is never spent on idle pipes.
 struct PipeGrowth {
