@@ -211,7 +211,7 @@ mkdir -p "$out/ringhttpd"
 # first and then drop to the same user.
 as_user=()
 if [[ "$run_as" != "$(id -un)" ]]; then
-  chown "$run_as" "$out/ringhttpd" "$out/lighttpd"   # lighttpd opens its logs after dropping
+  chown -R "$run_as" "$out/ringhttpd" "$out/lighttpd"   # lighttpd opens its logs after dropping
   as_user=(setpriv --reuid="$(id -u "$run_as")" --regid="$(id -g "$run_as")" --clear-groups)
 fi
 echo "load.sh: every server works as $run_as"
