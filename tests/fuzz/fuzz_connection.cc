@@ -96,9 +96,11 @@ struct Fixture {
                {"/missing", "", {404}},
                {"/app.js", "plain script\n", {200, 206, 304, 416}, "BROTLI"},
                {"/%2e%2e/etc/passwd", "", {400}}};
+    // One pipe: spliced responses on different connections wait for it,
+    // take turns, and size their chunks to the socket's room.
     const char* argv[] = {"fuzz", "--root", root.c_str(), "--workers", "1", "--access-log", "off",
                           "--log-flush", "10ms", "--cache-body-max", "4096", "--max-connections",
-                          "64", "--log-level", "error"};
+                          "64", "--log-level", "error", "--max-pipes", "1"};
     config = parse_command_line(static_cast<int>(std::size(argv)), argv).config;
     docroot = std::make_unique<DocrootSource>(root);
     docroot->open_initial();
