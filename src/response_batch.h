@@ -29,15 +29,9 @@ inline constexpr uint32_t most_batched_responses = 64;
 // The bytes of a response planned from memory (exchange.plan(): head-only,
 // or its ranges of `body`), all pieces and ranges in order.
 inline uint32_t memory_response_bytes(const SendPlan& plan) {
-  if (plan.range_count == 0) {
-    return plan.piece_end[0];
-  }
-  uint64_t total = 0;
-  for (uint8_t k = 0; k <= plan.range_count; ++k) {
-    total += plan.piece_bytes(k);
-    if (k < plan.range_count) {
-      total += plan.ranges[k].length;
-    }
+  uint64_t total = plan.piece_end[plan.range_count];  // the pieces lie end to end in scratch
+  for (uint8_t k = 0; k < plan.range_count; ++k) {
+    total += plan.ranges[k].length;
   }
   return total > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(total);
 }
@@ -58,18 +52,9 @@ inline void append_to_batch(Exchange& exchange, const char* bytes, uint32_t leng
 // The whole response into the batch: pieces from scratch, ranges from the
 // body in memory (null for a head-only plan).
 inline void append_memory_response(Exchange& exchange, const char* body) {
-  const SendPlan& plan = exchange.plan();
-  if (plan.range_count == 0) {
-    append_to_batch(exchange, exchange.scratch, plan.piece_end[0]);
-  } else {
-    for (uint8_t k = 0; k <= plan.range_count; ++k) {
-      append_to_batch(exchange, exchange.scratch + plan.piece_start(k), plan.piece_bytes(k));
-      if (k < plan.range_count) {
-        append_to_batch(exchange, body + plan.ranges[k].first,
-                        static_cast<uint32_t>(plan.ranges[k].length));
-      }
-    }
-  }
+  exchange.plan().for_each_span(exchange.scratch, body, [&](const char* bytes, size_t length) {
+    append_to_batch(exchange, bytes, static_cast<uint32_t>(length));
+  });
   ++exchange.batch_responses;
 }
 

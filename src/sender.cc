@@ -65,21 +65,15 @@ void Sender::send_from_memory(Connection& connection) {
   const char* body = exchange.served().body.get();
   size_t count = 0;
   size_t total = 0;
-  for (uint8_t k = 0; k <= plan.range_count; ++k) {
-    if (k == 0) {
+  plan.for_each_span(exchange.scratch, body, [&](const char* bytes, size_t length) {
+    if (count == 0) {  // the head: first, and never empty
       std::string_view head = first_piece(exchange);
-      exchange.space->vectors[count++] = {const_cast<char*>(head.data()), head.size()};
-      total += head.size();
-    } else if (uint32_t piece_bytes = plan.piece_bytes(k); piece_bytes > 0) {
-      exchange.space->vectors[count++] = {exchange.scratch + plan.piece_start(k), piece_bytes};
-      total += piece_bytes;
+      bytes = head.data();
+      length = head.size();
     }
-    if (k < plan.range_count) {
-      exchange.space->vectors[count++] = {const_cast<char*>(body) + plan.ranges[k].first,
-                                   plan.ranges[k].length};
-      total += plan.ranges[k].length;
-    }
-  }
+    exchange.space->vectors[count++] = {const_cast<char*>(bytes), length};
+    total += length;
+  });
   msghdr& message = exchange.space->message;
   message = {};
   message.msg_iov = exchange.space->vectors;

@@ -29,6 +29,21 @@ struct SendPlan {
   uint32_t piece_start(uint8_t k) const { return k == 0 ? 0 : piece_end[k - 1]; }
   uint32_t piece_bytes(uint8_t k) const { return piece_end[k] - piece_start(k); }
 
+  // A response whose ranges are of a body in memory, in the order its
+  // bytes go: each non-empty piece of `scratch`, then range k of `body`
+  // (unused when there is no range). fn(const char* bytes, size_t length).
+  template <typename Fn>
+  void for_each_span(const char* scratch, const char* body, Fn&& fn) const {
+    for (uint8_t k = 0; k <= range_count; ++k) {
+      if (uint32_t bytes = piece_bytes(k); bytes > 0) {
+        fn(scratch + piece_start(k), bytes);
+      }
+      if (k < range_count) {
+        fn(body + ranges[k].first, static_cast<size_t>(ranges[k].length));
+      }
+    }
+  }
+
   // The head written through `head` is the whole response. False when it
   // overflowed: the scratch area is sized for the longest head, so that
   // never happens, and if a change ever broke it the connection closes
