@@ -83,8 +83,8 @@ run() {   # binary flags -> "requests_per_s cpu_us_per_request"
   wait "$server" 2>/dev/null || true
   : >"$log"
   requests=$(awk '/ requests in / { print $1 }' <<<"$report")
-  awk -v r="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")" -v t=$((after - before)) \
-      -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f %.2f", r, t * 1e6 / hz / n }'
+  printf '%.0f %s' "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")" \
+    "$(cpu_us_per_request $((after - before)) "$requests")"
 }
 
 echo "A: $bin_a $flags_a"

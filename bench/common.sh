@@ -9,6 +9,12 @@ median() {
     END { if (!k) print none; else print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }'
 }
 
+# Server CPU microseconds per request from clock ticks and a request count
+# (0 when there were no requests).
+cpu_us_per_request() {   # ticks requests
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }'
+}
+
 # utime + stime, in clock ticks, of the processes given: /proc/PID/stat counts
 # every thread of a process, io_uring's io-wq workers and exited ones included.
 cpu_ticks_of() {

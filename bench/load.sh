@@ -308,21 +308,34 @@ pipe_fds() {   # server -> descriptors
   echo $(( pairs * 2 ))
 }
 
+# Samples a server every INTERVAL seconds, on CPU 1, until stop_sampler,
+# keeping in FILE the most RSS (KiB) and pipe descriptors seen: "RSS PIPES".
+start_sampler() {   # server file interval -> sampler (its pid)
+  local name=$1 file=$2 interval=$3
+  echo "0 0" >"$file"
+  ( most_rss=0 most_pipes=0
+    while :; do
+      r=$(rss_kib "$name"); p=$(pipe_fds "$name")
+      ((r > most_rss)) && most_rss=$r; ((p > most_pipes)) && most_pipes=$p
+      echo "$most_rss $most_pipes" >"$file"
+      sleep "$interval"
+    done ) &
+  sampler=$!
+  taskset -pc 1 "$sampler" >/dev/null
+}
+stop_sampler() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; }
+
 run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: warm-up, not kept)
   local scenario=$1 name=$2 round=$3 seconds=$4 before after report
   set_wrk_argv "$scenario" "$name"
-  # The most pipe descriptors held while wrk runs, sampled on CPU 1.
-  local sampler most_pipes_file="$out/$name/most-pipes"
-  echo 0 >"$most_pipes_file"
-  ( most=0; while :; do n=$(pipe_fds "$name"); ((n > most)) && { most=$n; echo "$most" >"$most_pipes_file"; }
-    sleep 0.2; done ) &
-  sampler=$!
-  taskset -pc 1 "$sampler" >/dev/null
+  # The most pipe descriptors held while wrk runs.
+  local most_file="$out/$name/most"
+  start_sampler "$name" "$most_file" 0.2
   before=$(cpu_ticks "$name")
   report=$(taskset -c 1 wrk -d"${seconds}s" "${wrk_argv[@]}" 2>&1) || {
-    kill "$sampler"; echo "load.sh: wrk failed against $name: $report" >&2; exit 1; }
+    stop_sampler; echo "load.sh: wrk failed against $name: $report" >&2; exit 1; }
   after=$(cpu_ticks "$name")
-  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+  stop_sampler
   truncate_logs
   ((round > 0)) || return 0
   local rps requests transfer p99 errors cpu_us
@@ -332,9 +345,8 @@ run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: w
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$report")
   errors=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
                /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$report")
-  cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-           'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')
-  echo "$scenario,$name,$round,$rps,$(to_mb "$transfer"),$(to_ms "$p99"),$cpu_us,$errors,$(cat "$most_pipes_file")" >>"$out/runs.csv"
+  cpu_us=$(cpu_us_per_request $((after - before)) "$requests")
+  echo "$scenario,$name,$round,$rps,$(to_mb "$transfer"),$(to_ms "$p99"),$cpu_us,$errors,$(awk '{ print $2 }' "$most_file")" >>"$out/runs.csv"
 }
 
 # Syscalls per request: strace -c -f on the whole server (every thread; the
@@ -421,19 +433,12 @@ if [[ ",$scenarios," == *,slow-10m,* ]]; then
     taskset -c 1 "$slow_clients" 127.0.0.1 "${port[$name]}" "$slow_count" /10m.bin "$docroot/10m.bin" \
       "$slow_rate" >"$out/$name/slow.txt" 2>&1 &
     downloads=$!
-    ( most_rss=0 most_pipes=0
-      while kill -0 "$downloads" 2>/dev/null; do
-        r=$(rss_kib "$name"); p=$(pipe_fds "$name")
-        ((r > most_rss)) && most_rss=$r; ((p > most_pipes)) && most_pipes=$p
-        echo "$most_rss $most_pipes" >"$out/$name/slow-most"
-        sleep 0.5
-      done ) &
-    sampler=$!
+    start_sampler "$name" "$out/$name/slow-most" 0.5
     sleep 1
     others=$(taskset -c 1 wrk -t1 -c16 -d2s "http://127.0.0.1:${port[$name]}/1k.bin" 2>&1)
     slow_others[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$others")
     if wait "$downloads"; then slow_done[$name]=yes; else slow_done[$name]=no; fi
-    wait "$sampler" 2>/dev/null || true
+    stop_sampler
     read -r most_rss most_pipes <"$out/$name/slow-most" || most_rss=0 most_pipes=0
     slow_rss[$name]=$(( (most_rss - rss_before) / 1024 ))
     slow_pipes[$name]=$most_pipes

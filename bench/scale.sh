@@ -68,8 +68,7 @@ for path in "${paths[@]}"; do
       kill "$server"; wait "$server" 2>/dev/null || true
       rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$report")
       requests=$(awk '/ requests in / { print $1 }' <<<"$report")
-      results+=("$rps $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-                        'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')")
+      results+=("$rps $(cpu_us_per_request $((after - before)) "$requests")")
     done
     rps=$(printf '%s\n' "${results[@]}" | awk '{ print $1 }' | median)
     cpu=$(printf '%s\n' "${results[@]}" | awk '{ print $2 }' | median)
