@@ -255,10 +255,10 @@ void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
       parse_unsigned("--pipe-size", text_of(parsed, "pipe-size"), 4096, 1 << 20));
   auto max_pipes = static_cast<uint32_t>(
       parse_unsigned("--max-pipes", text_of(parsed, "max-pipes"), 0, most_pipes_per_worker));
-  config.pipes_per_worker =
-      max_pipes != 0 ? max_pipes
-                     : pipes_per_worker({pipe_user_budget_bytes(), descriptor_limit(), config.workers,
-                                         config.pipe_size_bytes});
+  PipeBudgetInputs budget{pipe_user_budget_bytes(), descriptor_limit(), config.workers,
+                          config.pipe_size_bytes};
+  config.pipes_per_worker = max_pipes != 0 ? max_pipes : pipes_per_worker(budget);
+  config.grown_pipes_per_worker = grown_pipes_per_worker(budget);
   uint64_t fd_share = fd_share_per_worker(config.workers, config.pipes_per_worker);
   config.max_connections = max_connections != 0
                                ? max_connections

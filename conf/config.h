@@ -47,6 +47,7 @@ struct Config {
   uint32_t max_connections = 0;              // per worker; 0 = derive from RLIMIT_NOFILE
   uint32_t pipe_size_bytes = 256 * 1024;     // splice pipe capacity (F_SETPIPE_SZ)
   uint32_t pipes_per_worker = 0;             // the pool's bound; --max-pipes or derived (conf/pipe_budget.h)
+  uint32_t grown_pipes_per_worker = 0;       // derived: enlarged pipes at once (conf/pipe_budget.h)
   uint32_t io_threads = 32;                  // io-wq threads per worker for sockets and pipes
   uint32_t max_ranges = 16;                  // more ranges in one request: answered 200
   HeaderRules header_rules;                  // --header, --expires

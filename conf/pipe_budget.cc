@@ -28,4 +28,14 @@ unsigned pipes_per_worker(const PipeBudgetInputs& inputs) {
                                                     fewest_pipes_per_worker, most_pipes_per_worker));
 }
 
+unsigned grown_pipes_per_worker(const PipeBudgetInputs& inputs) {
+  if (inputs.pipe_bytes >= grown_pipe_bytes) {
+    return 0;
+  }
+  uint64_t per_worker = inputs.budget_bytes == 0
+                            ? most_grown_pipes_per_worker
+                            : inputs.budget_bytes / 4 / std::max(inputs.workers, 1u) / grown_pipe_bytes;
+  return static_cast<unsigned>(std::min<uint64_t>(per_worker, most_grown_pipes_per_worker));
+}
+
 }  // namespace ringhttpd

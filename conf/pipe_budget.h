@@ -24,9 +24,18 @@ struct PipeBudgetInputs {
 inline constexpr unsigned most_pipes_per_worker = 128;
 inline constexpr unsigned fewest_pipes_per_worker = 4;
 
-// Three quarters of the pipe budget (the rest is for enlarged pipes, see
-// src/worker.cc) and an eighth of the descriptors, shared by the workers,
-// within [fewest_pipes_per_worker, most_pipes_per_worker].
+// Three quarters of the pipe budget (the rest is for enlarged pipes) and an
+// eighth of the descriptors, shared by the workers, within
+// [fewest_pipes_per_worker, most_pipes_per_worker].
 unsigned pipes_per_worker(const PipeBudgetInputs& inputs);
+
+// Large bodies borrow a pipe enlarged to this (pipe-max-size's default):
+// each pipe-sized chunk is a ring trip, so fewer, larger chunks cost less.
+inline constexpr uint32_t grown_pipe_bytes = 1u << 20;
+inline constexpr unsigned most_grown_pipes_per_worker = 64;  // also when the budget is unlimited
+
+// Enlarged pipes a worker may hold at once: the last quarter of the pipe
+// budget, shared by the workers; none when pipes are that large already.
+unsigned grown_pipes_per_worker(const PipeBudgetInputs& inputs);
 
 }  // namespace ringhttpd

@@ -52,22 +52,14 @@ uring::RingOptions ring_options(const Config& config) {
   return options;
 }
 
-// Bodies larger than one pipe borrow a 1 MiB pipe (pipe-max-size's
-// default) while enlarged pipes take at most a quarter of the per-user pipe
-// budget, shared by the workers; the rest stays for the pools' own pipes.
-// A 1 MiB body then goes in one chain instead of four: 143 to 113 us of
-// server CPU per response (bench/RESULTS.md).
+// Bodies larger than one pipe borrow an enlarged one, as many at once as
+// conf/pipe_budget.h allows: a 1 MiB body then goes in one chain instead
+// of four, 143 to 113 us of server CPU per response (bench/RESULTS.md).
 uring::PipeGrowth pipe_growth(const Config& config) {
-  constexpr uint32_t grown_bytes = 1u << 20;
-  constexpr uint64_t most_per_worker = 64;  // also when the budget is unlimited (0)
-  if (config.pipe_size_bytes >= grown_bytes) {
+  if (config.grown_pipes_per_worker == 0) {
     return {};
   }
-  uint64_t budget = pipe_user_budget_bytes();
-  uint64_t per_worker = budget == 0 ? most_per_worker
-                                    : budget / 4 / std::max(config.workers, 1u) / grown_bytes;
-  return {grown_bytes, config.pipe_size_bytes,
-          static_cast<unsigned>(std::min(per_worker, most_per_worker))};
+  return {grown_pipe_bytes, config.pipe_size_bytes, config.grown_pipes_per_worker};
 }
 
 }  // namespace

@@ -176,6 +176,17 @@ TEST(PipeBudget, BoundByPipePagesAndDescriptorsSharedByTheWorkers) {
   EXPECT_EQ(pipes_per_worker({64 * mib, 64, 64, 1 << 20}), fewest_pipes_per_worker);
 }
 
+TEST(PipeBudget, EnlargedPipesTakeTheLastQuarterOfThePages) {
+  constexpr uint64_t mib = 1 << 20;
+  // 16 MiB of 64 in 1 MiB pipes: 16 for one worker, 4 each for four.
+  EXPECT_EQ(grown_pipes_per_worker({64 * mib, 1'000'000, 1, 256 * 1024}), 16u);
+  EXPECT_EQ(grown_pipes_per_worker({64 * mib, 1'000'000, 4, 256 * 1024}), 4u);
+  EXPECT_EQ(grown_pipes_per_worker({0, 1'000'000, 1, 256 * 1024}), most_grown_pipes_per_worker);
+  // Pipes already that large are never enlarged.
+  EXPECT_EQ(grown_pipes_per_worker({64 * mib, 1'000'000, 1, grown_pipe_bytes}), 0u);
+  EXPECT_EQ(parse({"--root", "/tmp", "--pipe-size", "1048576"}).config.grown_pipes_per_worker, 0u);
+}
+
 TEST(PipeBudget, FlagSetsTheBoundAndPipesComeOutOfTheDescriptorShare) {
   Config few = parse({"--root", "/tmp", "--workers", "1", "--max-pipes", "2"}).config;
   Config many = parse({"--root", "/tmp", "--workers", "1", "--max-pipes", "128"}).config;
