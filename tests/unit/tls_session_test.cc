@@ -1,0 +1,379 @@
+// The TLS engine against OpenSSL's own client, both in memory: what the
+// ring will carry is exactly what these tests move by hand.
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "src/tls/context_set.h"
+#include "src/tls/session.h"
+
+namespace ringhttpd::tls {
+namespace {
+
+struct Pair {
+  std::string cert, key;
+};
+
+// A self-signed P-256 certificate for `name`, written as PEM files in `dir`.
+Pair make_pair(const std::string& dir, const std::string& file, const std::string& name) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), std::random_device{}() & 0x7fffffff);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+  X509_set_pubkey(cert, key);
+  X509_NAME* subject = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert, subject);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+  std::string san = "DNS:" + name;
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san.c_str());
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  X509_sign(cert, key, EVP_sha256());
+  Pair pair{dir + "/" + file + ".pem", dir + "/" + file + ".key"};
+  FILE* out = fopen(pair.cert.c_str(), "w");
+  PEM_write_X509(out, cert);
+  fclose(out);
+  out = fopen(pair.key.c_str(), "w");
+  PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+  fclose(out);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return pair;
+}
+
+class Dir {
+ public:
+  Dir() {
+    char pattern[] = "/tmp/ringhttpd-tls-XXXXXX";
+    path = mkdtemp(pattern);
+  }
+  ~Dir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+// OpenSSL's client over two memory BIOs.
+struct Client {
+  explicit Client(int max_version = 0, const char* sni = nullptr, SSL_SESSION* resume = nullptr) {
+    context = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_security_level(context, 0);  // lets the test offer TLS 1.0/1.1
+    SSL_CTX_set_min_proto_version(context, TLS1_VERSION);
+    if (max_version != 0) {
+      SSL_CTX_set_max_proto_version(context, max_version);
+      SSL_CTX_set_cipher_list(context, "DEFAULT@SECLEVEL=0");
+    }
+    ssl = SSL_new(context);
+    in = BIO_new(BIO_s_mem());
+    out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, in, out);
+    SSL_set_connect_state(ssl);
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1);
+    if (sni != nullptr) {
+      SSL_set_tlsext_host_name(ssl, sni);
+    }
+    if (resume != nullptr) {
+      SSL_set_session(ssl, resume);
+    }
+  }
+  ~Client() {
+    // Freed without a shutdown, OpenSSL takes the session out of its cache
+    // and marks it not resumable: a real client closes properly.
+    SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl);
+    SSL_CTX_free(context);
+  }
+  std::string take_output() {
+    std::string bytes;
+    char chunk[4096];
+    int n;
+    while ((n = BIO_read(out, chunk, sizeof chunk)) > 0) {
+      bytes.append(chunk, static_cast<size_t>(n));
+    }
+    return bytes;
+  }
+  SSL_CTX* context;
+  SSL* ssl;
+  BIO* in;
+  BIO* out;
+};
+
+void to_client(Session& server, Client& client) {
+  std::string_view output = server.output();
+  BIO_write(client.in, output.data(), static_cast<int>(output.size()));
+  server.consume_output(output.size());
+}
+
+// Runs both sides until neither moves; true when both finished.
+bool handshake(Session& server, Client& client) {
+  for (int round = 0; round < 20; ++round) {
+    int done = SSL_do_handshake(client.ssl);
+    std::string bytes = client.take_output();
+    if (!bytes.empty()) {
+      server.feed(bytes.data(), bytes.size());
+    }
+    Progress progress = server.handshake();
+    to_client(server, client);
+    if (progress == Progress::failed) {
+      return false;
+    }
+    if (done == 1 && progress == Progress::done) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Everything the server can decrypt now.
+std::string server_reads(Session& server) {
+  std::string plain;
+  char chunk[8192];
+  long n;
+  while ((n = server.read(chunk, sizeof chunk)) > 0) {
+    plain.append(chunk, static_cast<size_t>(n));
+  }
+  return plain;
+}
+
+// The server writes `text` and the client reads it all; flows through the
+// bounded output as the ring would, one send at a time.
+std::string round_trip_to_client(Session& server, Client& client, const std::string& text) {
+  std::string received;
+  size_t sent = 0;
+  char chunk[16384];
+  while (sent < text.size()) {
+    long taken = server.write(text.data() + sent, text.size() - sent);
+    EXPECT_GT(taken, 0);
+    if (taken <= 0) {
+      break;
+    }
+    EXPECT_LE(server.output().size(), Session::output_bound);
+    sent += static_cast<size_t>(taken);
+    to_client(server, client);
+    int n;
+    while ((n = SSL_read(client.ssl, chunk, sizeof chunk)) > 0) {
+      received.append(chunk, static_cast<size_t>(n));
+    }
+  }
+  return received;
+}
+
+class TlsSessionTest : public ::testing::Test {
+ protected:
+  TlsSessionTest() : keys(std::chrono::hours(12), [this] { return now; }) {
+    pair = make_pair(dir.path, "origin", "origin.test");
+    contexts = ContextSet::load({pair.cert, pair.key, ""}, keys);
+  }
+  Dir dir;
+  Pair pair;
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  TicketKeys keys;
+  std::shared_ptr<const ContextSet> contexts;
+};
+
+TEST_F(TlsSessionTest, HandshakeThenRequestAndResponseByteExact) {
+  Session server(contexts);
+  Client client;
+  ASSERT_TRUE(handshake(server, client));
+  EXPECT_EQ(SSL_version(client.ssl), TLS1_3_VERSION);
+  const unsigned char* protocol = nullptr;
+  unsigned protocol_length = 0;
+  SSL_get0_alpn_selected(client.ssl, &protocol, &protocol_length);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(protocol), protocol_length), "http/1.1");
+
+  std::string request = "GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n";
+  SSL_write(client.ssl, request.data(), static_cast<int>(request.size()));
+  std::string bytes = client.take_output();
+  server.feed(bytes.data(), bytes.size());
+  EXPECT_EQ(server_reads(server), request);
+
+  std::string body(10 * 1024 * 1024 + 1, '\0');
+  std::mt19937_64 random(7);
+  for (char& c : body) {
+    c = static_cast<char>(random());
+  }
+  EXPECT_EQ(round_trip_to_client(server, client, body), body);
+}
+
+TEST_F(TlsSessionTest, RecordsArriveAByteAtATime) {
+  Session server(contexts);
+  Client client;
+  ASSERT_TRUE(handshake(server, client));
+  std::string request = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+  SSL_write(client.ssl, request.data(), static_cast<int>(request.size()));
+  std::string bytes = client.take_output();
+  std::string plain;
+  for (char byte : bytes) {
+    server.feed(&byte, 1);
+    plain += server_reads(server);
+  }
+  EXPECT_EQ(plain, request);
+  EXPECT_FALSE(server.has_input());
+}
+
+TEST_F(TlsSessionTest, Tls12WithAnAeadCipherIsServed) {
+  Session server(contexts);
+  Client client(TLS1_2_VERSION);
+  ASSERT_TRUE(handshake(server, client));
+  EXPECT_EQ(SSL_version(client.ssl), TLS1_2_VERSION);
+  std::string cipher = SSL_get_cipher_name(client.ssl);
+  EXPECT_TRUE(cipher.find("GCM") != std::string::npos || cipher.find("CHACHA20") != std::string::npos)
+      << cipher;
+  EXPECT_EQ(cipher.rfind("ECDHE", 0), 0u) << cipher;
+}
+
+TEST_F(TlsSessionTest, OlderVersionsAreRefused) {
+  for (int version : {TLS1_1_VERSION, TLS1_VERSION}) {
+    Session server(contexts);
+    Client client(version);
+    EXPECT_FALSE(handshake(server, client));
+    EXPECT_EQ(server.failure(), Failure::version) << failure_name(server.failure());
+  }
+}
+
+TEST_F(TlsSessionTest, PlainHttpToTheTlsPortIsNamedSo) {
+  Session server(contexts);
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  server.feed(request.data(), request.size());
+  EXPECT_EQ(server.handshake(), Progress::failed);
+  EXPECT_EQ(server.failure(), Failure::plain_http);
+}
+
+TEST_F(TlsSessionTest, AnAlpnListWithoutHttp11IsRefused) {
+  Session server(contexts);
+  Client client;
+  static const unsigned char h2_only[] = "\x02h2";
+  SSL_set_alpn_protos(client.ssl, h2_only, sizeof h2_only - 1);
+  EXPECT_FALSE(handshake(server, client));
+  EXPECT_EQ(server.failure(), Failure::no_common);
+}
+
+// A ticket from one session resumes on another made from a different
+// context set (another worker's, or the one a SIGHUP loaded) sharing the
+// keys; after two rotations it no longer does.
+TEST_F(TlsSessionTest, TicketsResumeAcrossSetsUntilTheirKeyRetires) {
+  auto ticket = [&](Session& server, Client& client) {
+    // TLS 1.3 tickets come after the handshake, with the first records.
+    std::string hello = "x";
+    round_trip_to_client(server, client, hello);
+    return SSL_get1_session(client.ssl);
+  };
+  SSL_SESSION* saved;
+  {
+    Session server(contexts);
+    Client client;
+    ASSERT_TRUE(handshake(server, client));
+    EXPECT_FALSE(server.resumed());
+    saved = ticket(server, client);
+  }
+  auto reloaded = ContextSet::load({pair.cert, pair.key, ""}, keys);
+  {
+    Session server(reloaded);
+    Client client(0, nullptr, saved);
+    ASSERT_TRUE(handshake(server, client));
+    EXPECT_TRUE(server.resumed());
+    EXPECT_EQ(SSL_session_reused(client.ssl), 1);
+  }
+  now += std::chrono::hours(13);  // one rotation: the previous key still opens it
+  {
+    Session server(contexts);
+    Client client(0, nullptr, saved);
+    ASSERT_TRUE(handshake(server, client));
+    EXPECT_TRUE(server.resumed());
+  }
+  now += std::chrono::hours(13);  // two: retired
+  {
+    Session server(contexts);
+    Client client(0, nullptr, saved);
+    ASSERT_TRUE(handshake(server, client));
+    EXPECT_FALSE(server.resumed());
+  }
+  SSL_SESSION_free(saved);
+}
+
+std::string subject_of_peer(Client& client) {
+  X509* peer = SSL_get1_peer_certificate(client.ssl);
+  char text[256] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, text, sizeof text);
+  X509_free(peer);
+  return text;
+}
+
+TEST_F(TlsSessionTest, SniPicksTheHostsCertificateElseTheDefault) {
+  Dir hosts;
+  make_pair(hosts.path, "b.example", "b.example");
+  auto set = ContextSet::load({pair.cert, pair.key, hosts.path}, keys);
+  EXPECT_EQ(set->host_count(), 1u);
+  {
+    Session server(set);
+    Client client(0, "B.Example");
+    ASSERT_TRUE(handshake(server, client));
+    EXPECT_EQ(subject_of_peer(client), "b.example");
+    EXPECT_EQ(server.server_name(), "B.Example");
+  }
+  {
+    Session server(set);
+    Client client(0, "other.example");
+    ASSERT_TRUE(handshake(server, client));
+    EXPECT_EQ(subject_of_peer(client), "origin.test");
+  }
+}
+
+TEST_F(TlsSessionTest, BadCredentialsSayWhichFlagInOneLine) {
+  auto message = [&](const CredentialPaths& paths) {
+    try {
+      ContextSet::load(paths, keys);
+    } catch (const CredentialError& error) {
+      return std::string(error.what());
+    }
+    return std::string("loaded");
+  };
+  std::string missing = message({dir.path + "/absent.pem", pair.key, ""});
+  EXPECT_EQ(missing.rfind("ringhttpd: --tls-cert: '", 0), 0u) << missing;
+  EXPECT_NE(missing.find("No such file"), std::string::npos) << missing;
+
+  Pair other = make_pair(dir.path, "other", "other.test");
+  std::string mismatch = message({pair.cert, other.key, ""});
+  EXPECT_EQ(mismatch.rfind("ringhttpd: --tls-key: '", 0), 0u) << mismatch;
+  EXPECT_NE(mismatch.find("does not match"), std::string::npos) << mismatch;
+
+  std::string not_pem = message({pair.key, pair.key, ""});
+  EXPECT_EQ(not_pem.rfind("ringhttpd: --tls-cert: '", 0), 0u) << not_pem;
+  for (const std::string& text : {missing, mismatch, not_pem}) {
+    EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+  }
+}
+
+TEST_F(TlsSessionTest, AnIdleSessionHoldsNoBuffers) {
+  Session server(contexts);
+  Client client;
+  ASSERT_TRUE(handshake(server, client));
+  EXPECT_TRUE(server.output().empty());
+  EXPECT_FALSE(server.has_input());
+  // close_notify from the client ends reading.
+  SSL_shutdown(client.ssl);
+  std::string bytes = client.take_output();
+  server.feed(bytes.data(), bytes.size());
+  char buffer[64];
+  EXPECT_EQ(server.read(buffer, sizeof buffer), -1);
+}
+
+}  // namespace
+}  // namespace ringhttpd::tls
