@@ -1,5 +1,7 @@
 #include "src/tls/context_set.h"
 
+#include "src/tls/session.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -18,6 +20,9 @@ constexpr const char* tls12_ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// TLS 1.3's suites, all AEAD; the sealer (record_sealer.h) knows each.
+constexpr const char* tls13_suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr unsigned char session_context[] = "ringhttpd";
 constexpr long session_cache_entries = 20'480;
 
@@ -69,6 +74,19 @@ ContextPtr make_context(const std::string& cert, const char* cert_flag, const st
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_cipher_list(ctx, tls12_ciphers);
+  SSL_CTX_set_ciphersuites(ctx, tls13_suites);
+  // The write keys go to the session's BIO at the change of cipher state
+  // (tls/session.h): OpenSSL offers them only with this option.
+  SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+  // TLS 1.3: the traffic secret, for a KeyUpdate the client asks for.
+  SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) {
+    if (auto* session = static_cast<Session*>(SSL_get_app_data(ssl))) {
+      session->note_secret_line(line);
+    }
+  });
+  // One TLS 1.3 ticket per handshake (OpenSSL's default is two): a client
+  // resumes with one, and each costs a seal and a record.
+  SSL_CTX_set_num_tickets(ctx, 1);
   SSL_CTX_set_alpn_select_cb(ctx, select_http11, nullptr);
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);

@@ -5,30 +5,45 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
-#include <mutex>
 #include <stdexcept>
 
 namespace ringhttpd::tls {
 namespace {
 
-// Room for the output a write may add beyond its plaintext: per 16 KiB
-// record a header, nonce and tag (at most 29 bytes for TLS 1.2 GCM), and
-// the two TLS 1.3 session tickets OpenSSL sends with the first write.
-constexpr size_t record_overhead_margin = 4096;
-constexpr size_t record_plaintext = 16 * 1024;
-// The most output the BIO takes: the bound, and one more write's margin.
-constexpr size_t output_hard_limit = Session::output_bound + record_overhead_margin;
+// OpenSSL's controls of a kTLS-capable BIO (its include/internal/bio.h;
+// only the two queries are public in <openssl/bio.h>). A socket BIO starts
+// the kernel's TLS on SET_KTLS; this one keeps the keys for its sealer.
+constexpr int bio_ctrl_set_ktls = 72;
+constexpr int bio_ctrl_get_ktls_send = BIO_CTRL_GET_KTLS_SEND;  // 73
+constexpr int bio_ctrl_set_ktls_tx_ctrl_msg = 74;
+constexpr int bio_ctrl_clear_ktls_tx_ctrl_msg = 75;
+constexpr int bio_ctrl_get_ktls_recv = BIO_CTRL_GET_KTLS_RECV;  // 76
+
+constexpr uint8_t handshake_key_update = 24;  // HandshakeType (RFC 8446 4)
 
 bool looks_like_http(const char* bytes, size_t count) {
   static constexpr std::string_view methods[] = {"GET ", "HEAD", "POST", "PUT ", "DELE", "OPTI",
                                                  "PATC", "CONN", "TRAC", "PRI "};
-  std::string_view start(bytes, count);
+  std::string_view start(bytes, std::min<size_t>(count, 4));
   for (std::string_view method : methods) {
-    if (start.substr(0, 4) == method.substr(0, std::min<size_t>(4, start.size()))) {
+    if (!start.empty() && method.substr(0, start.size()) == start) {
       return true;
     }
   }
   return false;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -40,6 +55,7 @@ const char* failure_name(Failure failure) {
     case Failure::plain_http: return "plain_http";
     case Failure::no_common: return "no_common";
     case Failure::protocol: return "protocol";
+    case Failure::keys: return "keys";
     case Failure::count: break;
   }
   return "protocol";
@@ -69,6 +85,7 @@ Session::Session(std::shared_ptr<const ContextSet> contexts) : _contexts(std::mo
   }
   BIO_set_data(bio, this);
   SSL_set_bio(_ssl, bio, bio);  // one BIO, both directions; the SSL owns it
+  SSL_set_app_data(_ssl, this);  // for the keylog callback (context_set.cc)
   SSL_set_accept_state(_ssl);
 }
 
@@ -79,106 +96,298 @@ std::string_view Session::server_name() const {
   return name == nullptr ? std::string_view() : std::string_view(name);
 }
 
+// ---- input --------------------------------------------------------------
+
 void Session::feed(const char* bytes, size_t length) {
+  assert(_feed_length == 0);
   if (_first_count < sizeof _first_bytes) {
     size_t take = std::min(length, sizeof _first_bytes - _first_count);
     std::memcpy(_first_bytes + _first_count, bytes, take);
     _first_count += take;
   }
-  if (_in_start == _in_end) {
-    _in_start = _in_end = 0;
+  if (_stash_start == _stash_end) {
+    _feed = bytes;  // the common case: read where it lies
+    _feed_length = length;
+    return;
   }
-  if (_in_capacity - _in_end < length) {
-    size_t held = _in_end - _in_start;
-    size_t wanted = std::max(held + length, size_t{4096});
-    if (wanted > _in_capacity) {
+  _feed = bytes;
+  _feed_length = length;
+  keep_unread();  // behind bytes already held: joined to them
+}
+
+void Session::keep_unread() {
+  if (_feed_length == 0) {
+    return;
+  }
+  size_t held = _stash_end - _stash_start;
+  if (_stash_capacity - _stash_end < _feed_length) {
+    size_t wanted = std::max(held + _feed_length, size_t{4096});
+    if (wanted > _stash_capacity) {
       auto larger = std::make_unique<char[]>(wanted);
       if (held > 0) {
-        std::memcpy(larger.get(), _in.get() + _in_start, held);
+        std::memcpy(larger.get(), _stash.get() + _stash_start, held);
       }
-      _in = std::move(larger);
-      _in_capacity = wanted;
-    } else {
-      std::memmove(_in.get(), _in.get() + _in_start, held);
+      _stash = std::move(larger);
+      _stash_capacity = wanted;
+    } else if (held > 0) {
+      std::memmove(_stash.get(), _stash.get() + _stash_start, held);
     }
-    _in_start = 0;
-    _in_end = held;
+    _stash_start = 0;
+    _stash_end = held;
   }
-  std::memcpy(_in.get() + _in_end, bytes, length);
-  _in_end += length;
+  std::memcpy(_stash.get() + _stash_end, _feed, _feed_length);
+  _stash_end += _feed_length;
+  _feed = nullptr;
+  _feed_length = 0;
+}
+
+bool Session::has_input() const {
+  return _stash_start < _stash_end || _feed_length > 0 || SSL_has_pending(_ssl) == 1;
 }
 
 int Session::bio_read(BIO* bio, char* destination, int length) {
   auto* session = static_cast<Session*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  size_t held = session->_in_end - session->_in_start;
-  if (held == 0) {
-    BIO_set_retry_read(bio);
+  auto room = static_cast<size_t>(length);
+  if (session->_stash_start < session->_stash_end) {
+    size_t take = std::min(session->_stash_end - session->_stash_start, room);
+    std::memcpy(destination, session->_stash.get() + session->_stash_start, take);
+    session->_stash_start += take;
+    if (session->_stash_start == session->_stash_end) {
+      // Drained: an idle session holds no input buffer.
+      session->_stash.reset();
+      session->_stash_capacity = session->_stash_start = session->_stash_end = 0;
+    }
+    return static_cast<int>(take);
+  }
+  if (session->_feed_length > 0) {
+    size_t take = std::min(session->_feed_length, room);
+    std::memcpy(destination, session->_feed, take);
+    session->_feed += take;
+    session->_feed_length -= take;
+    return static_cast<int>(take);
+  }
+  BIO_set_retry_read(bio);
+  return -1;
+}
+
+// ---- output -------------------------------------------------------------
+
+void Session::attach_output(char* buffer, uint32_t capacity) {
+  assert(_out == nullptr);
+  _out = buffer;
+  _out_capacity = capacity;
+  _out_start = _out_end = 0;
+  _record_open = false;
+  _open_length = 0;
+}
+
+char* Session::detach_output() {
+  assert(output_idle());
+  char* buffer = _out;
+  _out = nullptr;
+  _out_capacity = _out_start = _out_end = 0;
+  return buffer;
+}
+
+void Session::consume_output(size_t length) {
+  assert(length <= _out_end - _out_start);
+  _out_start += static_cast<uint32_t>(length);
+  if (_out_start == _out_end && !_record_open) {
+    _out_start = _out_end = 0;  // sent: the next records start at the front
+  }
+}
+
+uint32_t Session::open_record_room() const {
+  uint32_t overhead = _sealer.prefix_bytes() + _sealer.suffix_bytes();
+  uint32_t used = _record_open ? _open_length : 0;
+  if (_out_capacity < _out_end + overhead + used) {
+    return 0;
+  }
+  uint32_t payload_most = std::min(max_record_payload, _out_capacity - _out_end - overhead);
+  return payload_most - used;
+}
+
+void Session::open_record() {
+  assert(!_record_open);
+  _record_open = true;
+  _open_length = 0;
+}
+
+void Session::seal_open() {
+  if (!_record_open) {
+    return;
+  }
+  _record_open = false;
+  if (_open_length == 0) {
+    return;  // nothing went in: no empty record
+  }
+  uint32_t sealed = _sealer.seal(_out + _out_end, _open_length, record_application_data);
+  _seal_failed |= sealed == 0;
+  _out_end += sealed;
+  _open_length = 0;
+}
+
+uint32_t Session::append(const char* bytes, uint32_t length) {
+  assert(_sealer.loaded() && _out != nullptr);
+  uint32_t taken = 0;
+  while (taken < length) {
+    if (!_record_open) {
+      if (open_record_room() == 0 && _out_end > 0) {
+        break;
+      }
+      open_record();
+    }
+    uint32_t room = open_record_room();
+    if (room == 0) {
+      seal_open();
+      if (open_record_room() == 0) {
+        break;  // the buffer is full
+      }
+      continue;
+    }
+    uint32_t take = std::min(room, length - taken);
+    std::memcpy(_out + _out_end + _sealer.prefix_bytes() + _open_length, bytes + taken, take);
+    _open_length += take;
+    taken += take;
+  }
+  return taken;
+}
+
+// The records a READ fills are laid out as after_read() will seal them:
+// the open record's rest first, then whole records, the last one partial.
+unsigned Session::plan_read(uint64_t want, iovec* vectors, unsigned max_vectors, uint32_t& planned) {
+  assert(_sealer.loaded() && _out != nullptr);
+  planned = 0;
+  unsigned count = 0;
+  uint32_t overhead = _sealer.prefix_bytes() + _sealer.suffix_bytes();
+  uint32_t record_at = _out_end;
+  uint32_t used = _record_open ? _open_length : 0;
+  while (planned < want && count < max_vectors && _out_capacity > record_at + overhead) {
+    uint32_t payload_most = std::min(max_record_payload, _out_capacity - record_at - overhead);
+    if (used == payload_most) {
+      record_at += overhead + used;  // full: the next record starts after it
+      used = 0;
+      continue;
+    }
+    auto take = static_cast<uint32_t>(std::min<uint64_t>(payload_most - used, want - planned));
+    vectors[count++] = {_out + record_at + _sealer.prefix_bytes() + used, take};
+    planned += take;
+    used += take;
+  }
+  return count;
+}
+
+void Session::after_read(uint32_t got) {
+  while (got > 0) {
+    if (!_record_open) {
+      open_record();
+    }
+    uint32_t room = open_record_room();
+    assert(room > 0);
+    uint32_t take = std::min(room, got);
+    _open_length += take;
+    got -= take;
+    if (take == room) {
+      seal_open();  // full: sealed where it lies
+    }
+  }
+}
+
+uint32_t Session::seal_close_notify(char* out) {
+  if (!_sealer.loaded()) {
+    return 0;
+  }
+  static_assert(close_notify_bytes >= 5 + 8 + 2 + 16 + 1);
+  char* payload = out + _sealer.prefix_bytes();
+  payload[0] = 1;  // warning
+  payload[1] = 0;  // close_notify
+  return _sealer.seal(out, 2, record_alert);
+}
+
+// OpenSSL's own output. Before the keys came, its records (sealed by
+// OpenSSL: the handshake) are copied as they are; after, each write is the
+// plaintext of one message of the announced content type, sealed here.
+int Session::write_record_from_openssl(const char* bytes, size_t length) {
+  if (!_sealer.loaded()) {
+    // OpenSSL goes on from a short write: what does not fit waits.
+    uint32_t room = _out == nullptr ? 0 : _out_capacity - _out_end;
+    auto taken = static_cast<uint32_t>(std::min<size_t>(room, length));
+    if (taken == 0) {
+      return -1;
+    }
+    std::memcpy(_out + _out_end, bytes, taken);
+    _out_end += taken;
+    return static_cast<int>(taken);
+  }
+  assert(!_record_open);  // OpenSSL is never called while a record is being filled
+  uint32_t overhead = _sealer.prefix_bytes() + _sealer.suffix_bytes();
+  if (_out == nullptr || _out_capacity - _out_end < overhead + length) {
+    if (_out != nullptr && _out_end == 0) {
+      _seal_failed = true;  // could never fit: a buffer smaller than one record
+      return -2;
+    }
+    return -1;  // one message per record, whole: after the send
+  }
+  uint8_t type = _next_type != 0 ? _next_type : record_application_data;
+  std::memcpy(_out + _out_end + _sealer.prefix_bytes(), bytes, length);
+  uint32_t sealed = _sealer.seal(_out + _out_end, static_cast<uint32_t>(length), type);
+  if (sealed == 0) {
+    _seal_failed = true;
     return -1;
   }
-  size_t take = std::min(held, static_cast<size_t>(length));
-  std::memcpy(destination, session->_in.get() + session->_in_start, take);
-  session->_in_start += take;
-  if (session->_in_start == session->_in_end) {
-    // Drained: an idle session holds no input buffer.
-    session->_in.reset();
-    session->_in_capacity = session->_in_start = session->_in_end = 0;
+  _out_end += sealed;
+  _next_type = 0;  // one message per control write, as a socket BIO clears it
+  if (type == record_handshake && length > 0 && static_cast<uint8_t>(bytes[0]) == handshake_key_update) {
+    // Our KeyUpdate went under the old keys; what follows uses the next.
+    _seal_failed |= !_sealer.update_keys();
   }
-  return static_cast<int>(take);
+  return static_cast<int>(length);
 }
 
 int Session::bio_write(BIO* bio, const char* bytes, int length) {
   auto* session = static_cast<Session*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  auto count = static_cast<size_t>(length);
-  size_t held = session->_out_end - session->_out_start;
-  if (held + count > output_hard_limit) {
-    BIO_set_retry_write(bio);  // write() keeps below this; a handshake's flight fits
-    return -1;
+  int written = session->write_record_from_openssl(bytes, static_cast<size_t>(length));
+  if (written == -1) {
+    BIO_set_retry_write(bio);  // the caller sends what is there, then calls again
   }
-  if (session->_out_capacity - session->_out_end < count) {
-    if (session->_out == nullptr || session->_out_capacity < held + count) {
-      size_t capacity = std::max(held + count, std::min(output_hard_limit, size_t{16 * 1024}));
-      capacity = std::max(capacity, std::min(output_hard_limit, 2 * session->_out_capacity));
-      auto larger = std::make_unique<char[]>(capacity);
-      if (held > 0) {
-        std::memcpy(larger.get(), session->_out.get() + session->_out_start, held);
-      }
-      session->_out = std::move(larger);
-      session->_out_capacity = capacity;
-    } else {
-      std::memmove(session->_out.get(), session->_out.get() + session->_out_start, held);
-    }
-    session->_out_start = 0;
-    session->_out_end = held;
-  }
-  std::memcpy(session->_out.get() + session->_out_end, bytes, count);
-  session->_out_end += count;
-  return length;
+  return written < 0 ? -1 : written;
 }
 
-long Session::bio_ctrl(BIO* bio, int command, long, void*) {
+long Session::bio_ctrl(BIO* bio, int command, long number, void* pointer) {
   auto* session = static_cast<Session*>(BIO_get_data(bio));
   switch (command) {
     case BIO_CTRL_FLUSH:
       return 1;  // the caller sends output() itself
     case BIO_CTRL_PENDING:
-      return static_cast<long>(session->_in_end - session->_in_start);
+      return static_cast<long>(session->_stash_end - session->_stash_start + session->_feed_length);
     case BIO_CTRL_WPENDING:
       return static_cast<long>(session->_out_end - session->_out_start);
+    case bio_ctrl_set_ktls:
+      // number: non-zero for the write direction (OpenSSL 3.0 passes its
+      // SSL3_CC_WRITE bit, 2; 3.2 and later a direction, 1). Reading stays
+      // with OpenSSL.
+      if (number != 0 && !session->_sealer.loaded() && session->_sealer.load(pointer)) {
+        return 1;
+      }
+      return 0;
+    case bio_ctrl_get_ktls_send:
+      return session->_sealer.loaded() ? 1 : 0;
+    case bio_ctrl_get_ktls_recv:
+      return 0;
+    case bio_ctrl_set_ktls_tx_ctrl_msg:
+      session->_next_type = static_cast<uint8_t>(number);
+      return 0;
+    case bio_ctrl_clear_ktls_tx_ctrl_msg:
+      session->_next_type = 0;
+      return 0;
     default:
       return 0;
   }
 }
 
-void Session::consume_output(size_t length) {
-  assert(length <= _out_end - _out_start);
-  _out_start += length;
-  if (_out_start == _out_end) {
-    _out.reset();  // sent: nothing held until the next records
-    _out_capacity = _out_start = _out_end = 0;
-  }
-}
+// ---- handshake and records ---------------------------------------------
 
 Failure Session::classify_failure(int ssl_error) const {
   if (_first_count > 0 && static_cast<unsigned char>(_first_bytes[0]) != 0x16 &&
@@ -209,12 +418,21 @@ Progress Session::handshake() {
   }
   int result = SSL_do_handshake(_ssl);
   if (result == 1) {
+    if (!_sealer.loaded() || _seal_failed) {
+      // A cipher whose keys OpenSSL kept (the context's cipher lists allow
+      // none such): nothing could be sent.
+      _failure = Failure::keys;
+      return Progress::failed;
+    }
     _handshake_done = true;
     return Progress::done;
   }
   int error = SSL_get_error(_ssl, result);
   if (error == SSL_ERROR_WANT_READ) {
     return Progress::want_input;
+  }
+  if (error == SSL_ERROR_WANT_WRITE) {
+    return Progress::want_output;
   }
   _failure = classify_failure(error);
   ERR_clear_error();
@@ -232,40 +450,49 @@ long Session::read(char* destination, size_t room) {
   }
   int error = SSL_get_error(_ssl, result);
   ERR_clear_error();
-  if (error == SSL_ERROR_WANT_READ) {
-    return 0;
+  if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+    return 0;  // (WANT_WRITE: an alert or ticket found no output buffer)
   }
   return -1;  // close_notify (SSL_ERROR_ZERO_RETURN), or a broken record
 }
 
-long Session::write(const char* bytes, size_t length) {
-  size_t total = 0;
-  while (total < length) {
-    size_t held = _out_end - _out_start;
-    if (held + record_overhead_margin >= output_bound) {
-      break;
-    }
-    size_t room = output_bound - held - record_overhead_margin;
-    size_t piece = std::min({length - total, room, record_plaintext});
-    size_t written = 0;
-    if (SSL_write_ex(_ssl, bytes + total, piece, &written) != 1) {
-      int error = SSL_get_error(_ssl, 0);
-      ERR_clear_error();
-      if (error == SSL_ERROR_WANT_WRITE) {
-        break;  // the margin was not enough: send what is there first
-      }
-      return total > 0 ? static_cast<long>(total) : -1;
-    }
-    total += written;
+bool Session::send_key_update() {
+  assert(_out != nullptr && !_record_open);
+  if (SSL_key_update(_ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
+    ERR_clear_error();
+    return false;
   }
-  return static_cast<long>(total);
+  int result = SSL_do_handshake(_ssl);  // writes the KeyUpdate; the BIO rekeys after it
+  ERR_clear_error();
+  return result == 1 && !_seal_failed;
 }
 
-void Session::close_notify() {
-  if (_handshake_done) {
-    SSL_shutdown(_ssl);
-    ERR_clear_error();
+void Session::note_secret_line(std::string_view line) {
+  constexpr std::string_view label = "SERVER_TRAFFIC_SECRET_0 ";
+  if (!line.starts_with(label)) {
+    return;
   }
+  line.remove_prefix(label.size());
+  size_t space = line.find(' ');  // the client random, then the secret
+  if (space == std::string_view::npos) {
+    return;
+  }
+  std::string_view hex = line.substr(space + 1);
+  unsigned char secret[48];
+  size_t length = hex.size() / 2;
+  if (length != 32 && length != 48) {
+    return;
+  }
+  for (size_t i = 0; i < length; ++i) {
+    int high = hex_value(hex[2 * i]);
+    int low = hex_value(hex[2 * i + 1]);
+    if (high < 0 || low < 0) {
+      return;
+    }
+    secret[i] = static_cast<unsigned char>(high << 4 | low);
+  }
+  _sealer.set_traffic_secret(secret, length);
+  OPENSSL_cleanse(secret, sizeof secret);
 }
 
 }  // namespace ringhttpd::tls
