@@ -117,8 +117,19 @@ void declare_serving_options(cxxopts::Options& options, const Config& defaults) 
   // clang-format off
   options.add_options()
     ("r,root", "directory to serve", cxxopts::value<std::string>())
-    ("l,listen", "address to listen on, repeatable: IP:PORT, [IPv6]:PORT or PORT",
-     cxxopts::value<std::vector<std::string>>()->default_value("0.0.0.0:8080"))
+    ("l,listen", "address to listen on, repeatable: IP:PORT, [IPv6]:PORT or PORT "
+     "(default 0.0.0.0:8080 unless --listen-tls is given)",
+     cxxopts::value<std::vector<std::string>>())
+    ("listen-tls", "address to serve HTTPS on, repeatable, as --listen (needs --tls-cert, --tls-key)",
+     cxxopts::value<std::vector<std::string>>())
+    ("tls-cert", "certificate chain for TLS, PEM (leaf first)", cxxopts::value<std::string>())
+    ("tls-key", "private key of --tls-cert, PEM", cxxopts::value<std::string>())
+    ("tls-dir", "directory of HOST.pem and HOST.key pairs, chosen by the client's SNI name",
+     cxxopts::value<std::string>())
+    ("ktls", "hand TLS records to the kernel (kTLS) when it can: auto or off",
+     cxxopts::value<std::string>()->default_value("auto"))
+    ("tls-handshake-timeout", "time allowed from accept to the end of a TLS handshake",
+     cxxopts::value<std::string>()->default_value(seconds(defaults.tls_handshake_timeout_ms)))
     ("w,workers", "worker threads, one io_uring each",
      cxxopts::value<std::string>()->default_value(default_workers))
     ("index", "index files tried for a directory, in order",
@@ -214,13 +225,23 @@ uint32_t positive_duration_ms(const cxxopts::ParseResult& parsed, const char* na
 
 void read_connection_flags(const cxxopts::ParseResult& parsed, Config& config) {
   config.root = validate_root(parsed.count("root") ? text_of(parsed, "root") : "");
-  for (const std::string& text : parsed["listen"].as<std::vector<std::string>>()) {
-    for (const std::string& item : split_list(text)) {
-      config.listen.push_back(parse_listen_address(item));
+  auto addresses = [&](const char* name, std::vector<ListenAddress>& into) {
+    if (parsed.count(name) == 0) {
+      return;
     }
-  }
-  if (config.listen.empty()) {
-    fail("--listen", "needs at least one address");
+    for (const std::string& text : parsed[name].as<std::vector<std::string>>()) {
+      for (const std::string& item : split_list(text)) {
+        into.push_back(parse_listen_address(item));
+      }
+    }
+    if (into.empty()) {
+      fail(std::string("--") + name, "needs at least one address");
+    }
+  };
+  addresses("listen", config.listen);
+  addresses("listen-tls", config.listen_tls);
+  if (config.listen.empty() && config.listen_tls.empty()) {
+    config.listen.push_back(parse_listen_address("0.0.0.0:8080"));
   }
   config.workers = static_cast<unsigned>(parse_unsigned("--workers", text_of(parsed, "workers"), 1, 1024));
   config.index_files = validate_index_files(text_of(parsed, "index"));
@@ -275,6 +296,40 @@ void read_capacity_flags(const cxxopts::ParseResult& parsed, Config& config) {
       static_cast<uint32_t>(parse_unsigned("--max-ranges", text_of(parsed, "max-ranges"), 1, 32));
   config.io_threads =
       static_cast<uint32_t>(parse_unsigned("--io-threads", text_of(parsed, "io-threads"), 1, 4096));
+}
+
+// The files themselves are read at start (src/tls/context_set.h), which
+// names the flag of one that cannot be used.
+void read_tls_flags(const cxxopts::ParseResult& parsed, Config& config) {
+  auto path = [&](const char* name) {
+    if (parsed.count(name) == 0) {
+      return std::string();
+    }
+    std::string text = text_of(parsed, name);
+    if (text.empty()) {
+      fail(std::string("--") + name, "empty: give a path");
+    }
+    return std::filesystem::absolute(text).lexically_normal().string();
+  };
+  config.tls_cert = path("tls-cert");
+  config.tls_key = path("tls-key");
+  config.tls_dir = path("tls-dir");
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    fail(config.tls_cert.empty() ? "--tls-cert" : "--tls-key",
+         "missing: --tls-cert and --tls-key go together");
+  }
+  if (!config.listen_tls.empty() && config.tls_cert.empty()) {
+    fail("--tls-cert", "missing: --listen-tls needs --tls-cert and --tls-key");
+  }
+  if (!config.tls_dir.empty() && config.tls_cert.empty()) {
+    fail("--tls-dir", "needs --tls-cert and --tls-key: the pair for clients without a matching name");
+  }
+  std::string ktls = text_of(parsed, "ktls");
+  if (ktls != "auto" && ktls != "off") {
+    fail("--ktls", "'" + ktls + "' is not auto or off");
+  }
+  config.ktls = ktls == "auto";
+  config.tls_handshake_timeout_ms = positive_duration_ms(parsed, "tls-handshake-timeout");
 }
 
 void read_log_flags(const cxxopts::ParseResult& parsed, Config& config) {
@@ -386,6 +441,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   result.check_only = parsed.count("check") > 0;
   read_connection_flags(parsed, result.config);
   read_capacity_flags(parsed, result.config);
+  read_tls_flags(parsed, result.config);
   read_log_flags(parsed, result.config);
   read_site_flags(parsed, result.config);
   return result;

@@ -32,6 +32,14 @@ constexpr std::string_view coding_suffix(ContentCoding coding) {
 struct Config {
   std::string root;                          // directory served, made absolute
   std::vector<ListenAddress> listen;         // one listener per worker per entry
+  std::vector<ListenAddress> listen_tls;     // --listen-tls: HTTPS, the same way
+  // TLS (src/tls/): the default certificate chain and key (PEM), and a
+  // directory of HOST.pem/HOST.key pairs picked by SNI. Checked at start.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_dir;
+  bool ktls = true;                          // --ktls auto: records to the kernel where it can
+  uint32_t tls_handshake_timeout_ms = 10'000;  // accept to the end of the handshake
   unsigned workers = 1;                      // worker threads, one ring each
   std::vector<std::string> index_files = {"index.html", "index.htm"};
   uint32_t keepalive_timeout_ms = 15'000;    // idle between requests

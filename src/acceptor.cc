@@ -38,19 +38,25 @@ bool accept_error_names_one_connection(int error) {
 }  // namespace
 
 Acceptor::Acceptor(unsigned worker, const Config& config, const LoopState& loop, OpQueue& ops,
-                   std::vector<int> listeners, bool owns_listeners, ConnectionTable& connections,
-                   Closer& closer, Input& input, const AccessLogWriter& log)
+                   std::vector<int> listeners, std::vector<bool> tls, bool owns_listeners,
+                   ConnectionTable& connections, Closer& closer, Input& input,
+                   Handshaker& handshaker, const WorkerTls& worker_tls, const AccessLogWriter& log)
     : _worker(worker),
       _config(config),
       _loop(loop),
       _ops(ops),
       _listeners(std::move(listeners)),
       _armed(_listeners.size(), false),
+      _tls(std::move(tls)),
       _owns_listeners(owns_listeners),
       _connections(connections),
       _closer(closer),
       _input(input),
-      _log(log) {}
+      _handshaker(handshaker),
+      _worker_tls(worker_tls),
+      _log(log) {
+  _tls.resize(_listeners.size(), false);
+}
 
 Acceptor::~Acceptor() {
   for (int fd : _listeners) {
@@ -81,7 +87,7 @@ void Acceptor::on_accept(uint32_t listener, const io_uring_cqe& cqe) {
     _armed[listener] = false;
   }
   if (cqe.res >= 0) {
-    admit(cqe.res);  // also after the stop began: the kernel accepted it for us
+    admit(cqe.res, _tls[listener]);  // also after the stop began: the kernel accepted it for us
   } else if (accept_error_names_one_connection(-cqe.res)) {
     log_info("ringhttpd: worker %u: accept: %s", _worker, strerror(-cqe.res));
   } else if (cqe.res != -ECANCELED) {
@@ -105,15 +111,16 @@ void Acceptor::on_accept(uint32_t listener, const io_uring_cqe& cqe) {
   }
 }
 
-void Acceptor::admit(int fd) {
-  Connection* connection = _connections.open(fd);
+void Acceptor::admit(int fd, bool tls) {
+  ConnectionState first = tls ? ConnectionState::handshaking : ConnectionState::reading;
+  Connection* connection = _connections.open(fd, first);
   if (connection == nullptr) {
     // Full: close the longest-idle keep-alive connection to admit this one,
     // as mathopd and nginx do.
     if (Connection* idle = _connections.longest_idle()) {
       _connections.mark_clobbered(*idle);
       _closer.abort(*idle);
-      connection = _connections.open(fd);
+      connection = _connections.open(fd, first);
     }
   }
   if (connection == nullptr) {
@@ -138,8 +145,13 @@ void Acceptor::admit(int fd) {
   }
   // Once accepting has ended, a connection that sends nothing is not
   // allowed to hold the stop for --shutdown-timeout.
-  int64_t wait_ms = _stopped ? _loop.stop_grace_ms(_config.header_timeout_ms)
-                             : _config.header_timeout_ms;
+  uint32_t first_wait_ms = tls ? _config.tls_handshake_timeout_ms : _config.header_timeout_ms;
+  int64_t wait_ms = _stopped ? _loop.stop_grace_ms(first_wait_ms) : first_wait_ms;
+  if (tls) {
+    _handshaker.start(*connection, _worker_tls.contexts, _worker_tls.kernel_records,
+                      _loop.now_ms + wait_ms);
+    return;
+  }
   _connections.set_timer(*connection, TimerKind::header, _loop.now_ms + wait_ms);
   _input.arm(*connection);
 }
@@ -190,7 +202,7 @@ void Acceptor::finish(uint32_t listener) {
   for (;;) {
     int accepted = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (accepted >= 0) {
-      admit(accepted);
+      admit(accepted, _tls[listener]);
     } else if (!accept_error_names_one_connection(errno) || errno == EAGAIN) {
       break;
     }

@@ -22,19 +22,29 @@
 #include "src/access_log_writer.h"
 #include "src/closer.h"
 #include "src/connection_table.h"
+#include "src/handshaker.h"
 #include "src/input.h"
 #include "src/loop_state.h"
 #include "src/op.h"
 
 namespace ringhttpd {
 
+// What a worker's new TLS connections start from: the contexts current on
+// its last tick, and whether their records go to the kernel.
+struct WorkerTls {
+  std::shared_ptr<const tls::ContextSet> contexts;
+  bool kernel_records = false;
+};
+
 class Acceptor {
  public:
   // owns_listeners: the sockets are this worker's alone (its SO_REUSEPORT
-  // share of each address), to close when accepting ends.
+  // share of each address), to close when accepting ends. tls[i]: the
+  // connections of listener i start with a handshake.
   Acceptor(unsigned worker, const Config& config, const LoopState& loop, OpQueue& ops,
-           std::vector<int> listeners, bool owns_listeners, ConnectionTable& connections,
-           Closer& closer, Input& input, const AccessLogWriter& log);
+           std::vector<int> listeners, std::vector<bool> tls, bool owns_listeners,
+           ConnectionTable& connections, Closer& closer, Input& input, Handshaker& handshaker,
+           const WorkerTls& worker_tls, const AccessLogWriter& log);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -55,7 +65,7 @@ class Acceptor {
 
  private:
   void arm(uint32_t listener);
-  void admit(int fd);
+  void admit(int fd, bool tls);
   // An owned listener: what the kernel has accepted is admitted, then it closes.
   void finish(uint32_t listener);
 
@@ -65,11 +75,14 @@ class Acceptor {
   OpQueue& _ops;
   std::vector<int> _listeners;  // -1 once closed
   std::vector<bool> _armed;
+  std::vector<bool> _tls;
   bool _owns_listeners;
   bool _stopped = false;
   ConnectionTable& _connections;
   Closer& _closer;
   Input& _input;
+  Handshaker& _handshaker;
+  const WorkerTls& _worker_tls;
   const AccessLogWriter& _log;
   bool _backoff = false;         // paused until the next tick
   bool _refusal_logged = false;  // once per tick

@@ -1,7 +1,9 @@
 #pragma once
 // How connections end: abort (cancel what is queued, close when nothing is
 // in flight), reset (the same with an RST), and after a last response either
-// a plain close or a lingering one (SHUT_WR, drain input, close).
+// a plain close or a lingering one (SHUT_WR, drain input, close). A TLS
+// connection sends its close_notify alert first, unless its last response
+// carried it (tls_sender.h); an aborted one does not.
 
 #include <cstdint>
 
@@ -34,6 +36,8 @@ class Closer {
   // The last response is out: a plain close when the client closes cleanly,
   // else a lingering close.
   void close_after_response(Connection& connection);
+  // SHUT_WR, then input drained until the client closes (bounded).
+  void linger(Connection& connection);
   // After each completion of a connection: an aborting one closes once
   // nothing of it is in flight.
   void close_when_quiet(Connection& connection) {
@@ -47,7 +51,8 @@ class Closer {
 
  private:
   void reset(Connection& connection);
-  void begin_linger(Connection& connection);
+  // A TLS connection's close_notify, hard-linked before what closes it.
+  void queue_close_notify(Connection& connection);
   void arm_drain(Connection& connection);
   void queue_close(Connection& connection);
 

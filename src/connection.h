@@ -16,6 +16,7 @@ namespace ringhttpd {
 
 enum class ConnectionState : uint8_t {
   free,        // slot unused
+  handshaking, // TLS: the handshake's RECV or SEND is queued (handshaker.h)
   reading,     // a RECV is queued for the next request's bytes
   resolving,   // the resolver's STATX / OPENAT2 / READ for the requested file
   sending,     // a SEND / SENDMSG / SPLICE chain is queued
@@ -31,7 +32,8 @@ constexpr uint16_t bit(ConnectionState state) { return uint16_t(1u << static_cas
 using enum ConnectionState;
 // The states each state may move to; Connection::enter() asserts it.
 constexpr std::array<uint16_t, static_cast<size_t>(count)> next_states{
-    bit(reading),                                                             // free
+    uint16_t(bit(reading) | bit(handshaking)),                                // free
+    uint16_t(bit(reading) | bit(shutting) | bit(aborting)),                   // handshaking
     uint16_t(bit(reading) | bit(resolving) | bit(sending) | bit(aborting)),   // reading
     uint16_t(bit(resolving) | bit(sending) | bit(aborting)),                  // resolving
     uint16_t(bit(sending) | bit(reading) | bit(shutting) | bit(closing) | bit(aborting)),  // sending
@@ -45,6 +47,8 @@ constexpr std::array<uint16_t, static_cast<size_t>(count)> next_states{
 constexpr bool may_follow(ConnectionState from, ConnectionState to) {
   return (detail::next_states[static_cast<size_t>(from)] & detail::bit(to)) != 0;
 }
+
+struct TlsConnection;  // tls_connection.h
 
 struct Connection {
   Connection() = default;
@@ -68,6 +72,7 @@ struct Connection {
   Exchange* exchange = nullptr;   // null while idle between requests
   PeerAddress peer;               // for the access log and --metrics-allow
   TimerLink timer;
+  TlsConnection* tls = nullptr;   // a connection to a --listen-tls address
 };
 
 // A client that sent "Connection: close" (or an HTTP/1.0 request without

@@ -13,7 +13,7 @@ void ConnectionTable::add_chunk() {
   _slots_made += count;
 }
 
-Connection* ConnectionTable::open(int fd) {
+Connection* ConnectionTable::open(int fd, ConnectionState first) {
   if (_open >= _max_connections + _clobbering) {
     return nullptr;
   }
@@ -32,7 +32,8 @@ Connection* ConnectionTable::open(int fd) {
   connection.requests_started = 0;
   connection.linger_until_ms = 0;
   connection.peer = {};
-  connection.enter(ConnectionState::reading);
+  assert(connection.tls == nullptr);
+  connection.enter(first);
   ++_open;
   return &connection;
 }

@@ -21,11 +21,12 @@ class ConnectionTable {
   ConnectionTable(const ConnectionTable&) = delete;
   ConnectionTable& operator=(const ConnectionTable&) = delete;
 
-  // A slot for the accepted socket `fd`, in state reading with everything
-  // else reset; null when max_connections are open. Connections being
+  // A slot for the accepted socket `fd`, in state `first` (reading, or
+  // handshaking for TLS) with everything else reset; null when
+  // max_connections are open. Connections being
   // clobbered still hold their slots until their CLOSE completes, so the
   // limit stretches by their number meanwhile.
-  Connection* open(int fd);
+  Connection* open(int fd, ConnectionState first = ConnectionState::reading);
   // The connection a completion belongs to, its in_flight count taken
   // down; null when the slot is free or has a newer generation (the
   // completion outlived its connection).

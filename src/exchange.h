@@ -76,6 +76,14 @@ struct SendProgress {
   bool batched = false;           // went into the batch: a later response carries it
   uint32_t chunk_limit = UINT32_MAX;  // what the socket can take now, when pipes are scarce
   uring::Pipe* pipe = nullptr;    // borrowed for one chain at a time
+  // TLS with records sealed in user space (tls_sender.h): where the plan
+  // stands, in bytes put into records.
+  uint32_t batch_done = 0;        // of the batch that goes first
+  bool in_range = false;          // putting range `range_index` in, else the piece before it
+  uint32_t piece_done = 0;        // of that piece
+  uint32_t read_asked = 0;        // what the READ in flight was planned for
+  uint32_t body_in_records = 0;   // body bytes in records not sent yet
+  bool records_done = false;      // the whole response is in records
 };
 
 // What one request/response records as it goes. All of it is reset at once

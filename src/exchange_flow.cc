@@ -8,12 +8,19 @@
 #include "src/plan/file_plan.h"
 #include "src/plan/status_plan.h"
 #include "src/response_batch.h"
+#include "src/tls_connection.h"
 
 namespace ringhttpd {
 
 ExchangeFlow::ExchangeFlow(unsigned worker, const Config& config, const LoopState& loop,
                            FlowRooms rooms, const WorkerStats* all_stats)
     : _worker(worker), _config(config), _loop(loop), _rooms(rooms), _all_stats(all_stats) {}
+
+void ExchangeFlow::after_handshake(Connection& connection, HandshakeStep step) {
+  if (step == HandshakeStep::done) {
+    after_input(connection, _rooms.input.next_request(connection, false));
+  }
+}
 
 void ExchangeFlow::after_input(Connection& connection, InputStep step) {
   switch (step.event) {
@@ -183,7 +190,8 @@ void ExchangeFlow::send(Connection& connection, bool plan_fits) {
     finish_response(connection);  // its bytes wait in the batch for the next response
     return;
   }
-  after_send(connection, _rooms.sender.start(connection));
+  bool sealed_here = connection.tls != nullptr && connection.tls->sealing == RecordSealing::user;
+  after_send(connection, sealed_here ? _rooms.tls_sender.start(connection) : _rooms.sender.start(connection));
 }
 
 // A response from memory with a whole request waiting behind it goes into

@@ -12,12 +12,14 @@
 #include "src/closer.h"
 #include "src/connection.h"
 #include "src/exchange_pool.h"
+#include "src/handshaker.h"
 #include "src/input.h"
 #include "src/loop_state.h"
 #include "src/plan/boundary.h"
 #include "src/resolver.h"
 #include "src/router.h"
 #include "src/sender.h"
+#include "src/tls_sender.h"
 #include "src/worker_stats.h"
 
 namespace ringhttpd {
@@ -27,6 +29,7 @@ struct FlowRooms {
   Router& router;
   Resolver& resolver;
   Sender& sender;
+  TlsSender& tls_sender;
   Closer& closer;
   ExchangePool& exchanges;
   FileCache& cache;
@@ -40,6 +43,7 @@ class ExchangeFlow {
   ExchangeFlow(const ExchangeFlow&) = delete;
   ExchangeFlow& operator=(const ExchangeFlow&) = delete;
 
+  void after_handshake(Connection& connection, HandshakeStep step);
   void after_input(Connection& connection, InputStep step);
   void after_resolve(Connection& connection, ResolveStep step);
   void after_send(Connection& connection, SendStep step);

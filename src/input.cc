@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "src/tls_connection.h"
+
 namespace ringhttpd {
 
 Input::Input(const Config& config, const LoopState& loop, OpQueue& ops,
@@ -33,23 +35,53 @@ Input::Input(const Config& config, const LoopState& loop, OpQueue& ops,
 void Input::arm(Connection& connection) {
   io_uring_sqe* sqe = _ops.queue(connection, Op::recv);
   Exchange* exchange = connection.exchange;
-  if (exchange == nullptr) {
+  if (exchange == nullptr || connection.tls != nullptr) {
     io_uring_prep_recv(sqe, connection.fd, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = _recv_buffers.group_id();
     return;
   }
-  if (exchange->in_start > 0) {
-    uint32_t pending = exchange->in_end - exchange->in_start;
-    std::memmove(exchange->in, exchange->in + exchange->in_start, pending);
-    exchange->in_start = 0;
-    exchange->in_end = pending;
-  }
-  if (exchange->in_end == exchange->in_capacity && !exchange->large_input) {
-    _exchanges.enlarge_input(*exchange);  // a head longer than the small buffer
-  }
+  make_room(*exchange, true);
   io_uring_prep_recv(sqe, connection.fd, exchange->in + exchange->in_end,
                      exchange->in_capacity - exchange->in_end, 0);
+}
+
+void Input::make_room(Exchange& exchange, bool enlarge) {
+  if (exchange.in_start > 0) {
+    uint32_t pending = exchange.in_end - exchange.in_start;
+    std::memmove(exchange.in, exchange.in + exchange.in_start, pending);
+    exchange.in_start = 0;
+    exchange.in_end = pending;
+  }
+  if (enlarge && exchange.in_end == exchange.in_capacity && !exchange.large_input) {
+    _exchanges.enlarge_input(exchange);  // a head longer than the small buffer
+  }
+}
+
+// As much plaintext as the exchange has room for. The session keeps what
+// does not fit (and copies what it has not read out of the receive buffer).
+Input::Pulled Input::pull(Connection& connection, bool enlarge) {
+  tls::Session& session = connection.tls->session;
+  uint32_t added = 0;
+  bool closed = false;
+  while (session.has_input()) {
+    Exchange& exchange = connection.exchange != nullptr ? *connection.exchange : _exchanges.acquire(connection);
+    make_room(exchange, enlarge && added == 0);
+    uint32_t room = exchange.in_capacity - exchange.in_end;
+    long got = session.read(exchange.in + exchange.in_end, room);
+    if (got <= 0) {
+      closed = got < 0;
+      break;
+    }
+    exchange.in_end += static_cast<uint32_t>(got);
+    added += static_cast<uint32_t>(got);
+  }
+  session.keep_unread();
+  if (connection.exchange != nullptr && connection.exchange->in_start == connection.exchange->in_end &&
+      connection.discard_body_bytes == 0 && !connection.exchange->reading_chunked_body) {
+    _exchanges.release(connection);  // a partial record: nothing to hold yet
+  }
+  return closed ? Pulled::closed : added > 0 ? Pulled::bytes : Pulled::nothing;
 }
 
 InputStep Input::on_recv(Connection& connection, const io_uring_cqe& cqe) {
@@ -66,6 +98,15 @@ InputStep Input::on_recv(Connection& connection, const io_uring_cqe& cqe) {
   if (result <= 0) {
     return {InputEvent::ended};  // peer closed, reset, or the RECV was cancelled
   }
+  if (connection.tls != nullptr) {
+    // Read in place; the loop recycles the buffer once this returns.
+    connection.tls->session.feed(_recv_buffers.buffer(uring::BufferRing::buffer_id(&cqe)),
+                                 static_cast<size_t>(result));
+    if (pull(connection, false) == Pulled::closed) {
+      return {InputEvent::ended};  // close_notify, or a record that does not decrypt
+    }
+    return next_request(connection, false);
+  }
   if (uring::BufferRing::has_buffer(&cqe)) {
     // The loop recycles the buffer once this returns.
     Exchange& exchange = _exchanges.acquire(connection);
@@ -80,18 +121,18 @@ InputStep Input::on_recv(Connection& connection, const io_uring_cqe& cqe) {
 
 // The header deadline runs from the first byte of a request and is not
 // extended by more bytes: a slow drip cannot hold the slot.
-InputStep Input::wait_for_more(Connection& connection) {
+InputStep Input::wait_for_more(Connection& connection, bool& wants_bytes) {
   if (connection.timer.kind != TimerKind::header) {
     _connections.set_timer(connection, TimerKind::header, _loop.now_ms + _config.header_timeout_ms);
   }
-  arm(connection);
+  wants_bytes = true;
   return {};
 }
 
 // The body's bytes are scanned as they come and dropped; the head stays
 // where it was parsed, or, if arm() moved the bytes since (compacted or
 // enlarged the buffer), is parsed again where it now is.
-InputStep Input::read_chunked_body(Connection& connection) {
+InputStep Input::read_chunked_body(Connection& connection, bool& wants_bytes) {
   Exchange& exchange = *connection.exchange;
   if (exchange.head_parsed_at != exchange.in + exchange.in_start) {
     std::string_view head(exchange.in + exchange.in_start, exchange.head_bytes);
@@ -111,7 +152,7 @@ InputStep Input::read_chunked_body(Connection& connection) {
         exchange.keep_alive = false;  // a head as long as the buffer leaves no room for its body
         return {InputEvent::malformed, 413};
       }
-      return wait_for_more(connection);
+      return wait_for_more(connection, wants_bytes);
     case ChunkedStatus::done:
       exchange.reading_chunked_body = false;
       _connections.clear_timer(connection);
@@ -144,6 +185,27 @@ bool Input::request_waiting(const Connection& connection) const {
 
 InputStep Input::next_request(Connection& connection, bool after_response) {
   connection.enter(ConnectionState::reading);
+  for (;;) {
+    bool wants_bytes = false;
+    InputStep step = examine(connection, after_response, wants_bytes);
+    if (!wants_bytes) {
+      return step;
+    }
+    if (connection.tls != nullptr) {
+      Pulled pulled = pull(connection, true);
+      if (pulled == Pulled::closed) {
+        return {InputEvent::ended};
+      }
+      if (pulled == Pulled::bytes) {
+        continue;  // the session held more: parse it before receiving
+      }
+    }
+    arm(connection);
+    return {};
+  }
+}
+
+InputStep Input::examine(Connection& connection, bool after_response, bool& wants_bytes) {
   Exchange* exchange = connection.exchange;
   bool body_skipped = false;  // the last of a skipped body just went
   if (exchange != nullptr && connection.discard_body_bytes > 0) {
@@ -167,22 +229,22 @@ InputStep Input::next_request(Connection& connection, bool after_response) {
                              _loop.now_ms + (discarding ? _config.header_timeout_ms
                                                         : _config.keepalive_timeout_ms));
     }
-    arm(connection);
+    wants_bytes = true;
     return {};
   }
   if (exchange->reading_chunked_body) {
-    return read_chunked_body(connection);
+    return read_chunked_body(connection, wants_bytes);
   }
   std::string_view input(exchange->in + exchange->in_start, exchange->in_end - exchange->in_start);
   if (!head_worth_parsing(input, exchange->head_looked, _limits)) {
     exchange->head_looked = static_cast<uint32_t>(input.size());
-    return wait_for_more(connection);
+    return wait_for_more(connection, wants_bytes);
   }
   exchange->head_looked = static_cast<uint32_t>(input.size());
   ParseResult parsed = parse_request(input, _limits, exchange->request);
   switch (parsed.status) {
     case ParseStatus::incomplete:
-      return wait_for_more(connection);
+      return wait_for_more(connection, wants_bytes);
     case ParseStatus::error:
       exchange->keep_alive = false;
       exchange->head_only = false;
@@ -197,7 +259,7 @@ InputStep Input::next_request(Connection& connection, bool after_response) {
       // not waited for (the router closes after the answer).
       if (exchange->request.has_transfer_encoding && !exchange->request.expect_continue) {
         exchange->reading_chunked_body = true;
-        return read_chunked_body(connection);
+        return read_chunked_body(connection, wants_bytes);
       }
       _connections.clear_timer(connection);
       exchange->in_start += parsed.head_bytes;  // the views stay valid: no compaction until idle

@@ -3,6 +3,10 @@
 // into its exchange once it holds part of a request; the body a request
 // carries skipped; the head parsed (src/http/request.h) and the header
 // deadline kept. What a parse comes to is handed back as an InputStep.
+//
+// A TLS connection always receives into a provided buffer: its session
+// decrypts into the exchange (pull()), and a RECV is armed only when the
+// session can give nothing more, so what it holds is never left waiting.
 
 #include <cstdint>
 
@@ -47,8 +51,17 @@ class Input {
   bool request_waiting(const Connection& connection) const;
 
  private:
-  InputStep wait_for_more(Connection& connection);
-  InputStep read_chunked_body(Connection& connection);
+  // The bytes held, parsed; `wants_bytes` when nothing comes of them
+  // until more arrive (the caller pulls from TLS, or arms a RECV).
+  InputStep examine(Connection& connection, bool after_response, bool& wants_bytes);
+  InputStep wait_for_more(Connection& connection, bool& wants_bytes);
+  InputStep read_chunked_body(Connection& connection, bool& wants_bytes);
+  // Compacts the exchange's input; `enlarge`: a full small buffer gives
+  // way to a --max-header one.
+  void make_room(Exchange& exchange, bool enlarge);
+  enum class Pulled : uint8_t { nothing, bytes, closed };
+  // What the TLS session can decrypt now, into the exchange.
+  Pulled pull(Connection& connection, bool enlarge);
 
   const Config& _config;
   const LoopState& _loop;

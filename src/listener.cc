@@ -31,7 +31,7 @@ std::string format_address(const sockaddr_storage& address) {
 int open_one(const sockaddr_storage& address, socklen_t length, const std::string& text) {
   int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    throw std::runtime_error("--listen " + text + ": socket: " + std::strerror(errno));
+    throw std::runtime_error(text + ": socket: " + std::strerror(errno));
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -46,7 +46,7 @@ int open_one(const sockaddr_storage& address, socklen_t length, const std::strin
       listen(fd, listen_backlog) != 0) {
     int error = errno;
     close(fd);
-    throw std::runtime_error("--listen " + text + ": cannot listen: " + std::strerror(error));
+    throw std::runtime_error(text + ": cannot listen: " + std::strerror(error));
   }
   return fd;
 }
@@ -76,24 +76,34 @@ void refuse_if_taken(const sockaddr_storage& address, socklen_t length, const st
                errno == EADDRINUSE;
   close(probe);
   if (taken) {
-    throw std::runtime_error("--listen " + text +
-                             ": cannot listen: Address already in use (port in use by another process)");
+    throw std::runtime_error(text + ": cannot listen: Address already in use (port in use by another process)");
   }
 }
 
 }  // namespace
 
-ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned workers) {
+ListenerSet open_listeners(const std::vector<ListenAddress>& addresses, unsigned workers,
+                           const std::vector<ListenAddress>& tls_addresses) {
   ListenerSet set;
   set.sockets.assign(workers, {});
+  std::vector<std::pair<const ListenAddress*, bool>> all;
+  for (const ListenAddress& address : addresses) {
+    all.emplace_back(&address, false);
+  }
+  for (const ListenAddress& address : tls_addresses) {
+    all.emplace_back(&address, true);
+  }
   try {
-    for (const ListenAddress& wanted : addresses) {
+    for (auto [wanted_address, tls] : all) {
+      const ListenAddress& wanted = *wanted_address;
+      std::string flag = (tls ? "--listen-tls " : "--listen ") + wanted.text;
       sockaddr_storage address = wanted.address;
       if (port_of(address) != 0) {
-        refuse_if_taken(address, wanted.address_len, wanted.text);
+        refuse_if_taken(address, wanted.address_len, flag);
       }
+      set.tls.push_back(tls);
       for (unsigned worker = 0; worker < workers; ++worker) {
-        int fd = open_one(address, wanted.address_len, wanted.text);
+        int fd = open_one(address, wanted.address_len, flag);
         set.sockets[worker].push_back(fd);
         if (worker == 0) {
           socklen_t length = sizeof address;
@@ -124,13 +134,22 @@ void close_listeners(ListenerSet& set) {
 
 ListenerSet inherit_listeners(unsigned workers) {
   ListenerSet set;
-  int count = sd_listen_fds(1);
+  char** names = nullptr;
+  int count = sd_listen_fds_with_names(1, &names);  // (1: the variables go, not for children)
   if (count <= 0) {
     return set;
   }
+  std::vector<std::string> name_of;
+  for (int i = 0; names != nullptr && i < count; ++i) {
+    name_of.emplace_back(names[i]);
+    free(names[i]);
+  }
+  free(names);
   set.inherited = true;
   set.sockets.assign(workers, {});
   for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
+    size_t index = static_cast<size_t>(fd - SD_LISTEN_FDS_START);
+    set.tls.push_back(index < name_of.size() && name_of[index] == "https");
     if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
       throw std::runtime_error("socket activation: inherited fd " + std::to_string(fd) +
                                " is not a listening stream socket (ListenStream= in the .socket unit)");

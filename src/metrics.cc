@@ -47,6 +47,13 @@ constexpr std::array counter_rows{
     Row<uint64_t>{"ringhttpd_responses_batched_total", "counter",
                   "Pipelined responses sent within a later response's send.",
                   &WorkerStats::responses_batched},
+    Row<uint64_t>{"ringhttpd_tls_handshakes_total", "counter", "TLS handshakes completed.",
+                  &WorkerStats::tls_handshakes},
+    Row<uint64_t>{"ringhttpd_tls_resumptions_total", "counter",
+                  "TLS handshakes that resumed a session from a ticket.", &WorkerStats::tls_resumed},
+    Row<uint64_t>{"ringhttpd_tls_kernel_records_total", "counter",
+                  "TLS connections whose records were handed to the kernel (kTLS).",
+                  &WorkerStats::tls_kernel_records},
 };
 
 constexpr std::array gauge_rows{
@@ -109,6 +116,22 @@ void render_metrics(const WorkerStats* stats, unsigned workers, HeaderWriter& ou
   }
   render_rows(gauge_rows, stats, workers, out);
   render_rows(counter_rows, stats, workers, out);
+  out.append("# HELP ringhttpd_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
+             "# TYPE ringhttpd_tls_handshake_failures_total counter\n");
+  for (size_t reason = 1; reason < static_cast<size_t>(tls::Failure::count); ++reason) {
+    uint64_t total = 0;
+    for (unsigned i = 0; i < workers; ++i) {
+      total += stats[i].tls_failures[reason].load(std::memory_order_relaxed);
+    }
+    out.append("ringhttpd_tls_handshake_failures_total{reason=\"");
+    out.append(tls::failure_name(static_cast<tls::Failure>(reason)));
+    out.append("\"} ");
+    out.append_number(total);
+    out.append("\n");
+  }
+  metric(out, "ringhttpd_tls_ktls", "gauge",
+         "1 when TLS records are handed to the kernel (kTLS), 0 when sealed in user space.",
+         workers > 0 ? stats[0].tls_kernel_available.load(std::memory_order_relaxed) : 0);
   metric(out, "ringhttpd_workers", "gauge", "Worker threads, one io_uring each.", workers);
 }
 

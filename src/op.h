@@ -29,7 +29,9 @@ enum class Op : uint8_t {
   log_write,      // WRITE of a sealed access log buffer (a pipe or FIFO: PIPE_BUF each)
   log_writev,     // WRITEV of every sealed access log buffer (a regular file)
   // Per connection: slot and generation name it.
-  recv,           // RECV of request bytes
+  handshake_recv, // TLS: RECV of what the client sends during the handshake
+  handshake_send, // TLS: SEND of a handshake flight (or its alert)
+  recv,           // RECV of request bytes (TLS: ciphertext, decrypted by input.h)
   revalidate,     // STATX by path of a stale cached file
   open,           // OPENAT2 under the docroot
   statx,          // STATX of a file just opened
@@ -39,6 +41,9 @@ enum class Op : uint8_t {
   splice_in,      // SPLICE file -> pipe
   splice_out,     // SPLICE pipe -> socket
   poll_out,       // POLL for writability before a splice out
+  tls_read,       // TLS: READV of file bytes straight into record payloads
+  tls_send,       // TLS: SEND of sealed records
+  close_notify,   // TLS: SENDMSG of the close_notify alert before a close
   shutdown,       // SHUTDOWN(SHUT_WR) before lingering
   drain,          // RECV of input dropped while lingering
   cancel,         // cancel of a connection's queued operations
@@ -61,6 +66,8 @@ constexpr OpInfo op_info(Op op) {
     case Op::close_file: return {IORING_OP_CLOSE, false};
     case Op::log_write: return {IORING_OP_WRITE, false};
     case Op::log_writev: return {IORING_OP_WRITEV, false};
+    case Op::handshake_recv: return {IORING_OP_RECV, true};
+    case Op::handshake_send: return {IORING_OP_SEND, true};
     case Op::recv: return {IORING_OP_RECV, true};
     case Op::revalidate: return {IORING_OP_STATX, true};
     case Op::open: return {IORING_OP_OPENAT2, true};
@@ -71,6 +78,9 @@ constexpr OpInfo op_info(Op op) {
     case Op::splice_in: return {IORING_OP_SPLICE, true};
     case Op::splice_out: return {IORING_OP_SPLICE, true};
     case Op::poll_out: return {IORING_OP_POLL_ADD, true};
+    case Op::tls_read: return {IORING_OP_READV, true};
+    case Op::tls_send: return {IORING_OP_SEND, true};
+    case Op::close_notify: return {IORING_OP_SENDMSG, true};
     case Op::shutdown: return {IORING_OP_SHUTDOWN, true};
     case Op::drain: return {IORING_OP_RECV, true};
     case Op::cancel: return {IORING_OP_ASYNC_CANCEL, true};

@@ -21,6 +21,7 @@
 #include "src/op.h"
 #include "src/log.h"
 #include "src/service.h"
+#include "src/tls_contexts.h"
 #include "src/worker.h"
 
 namespace ringhttpd {
@@ -84,6 +85,7 @@ struct Supervision {
   std::vector<std::atomic<int>>& log_slots;
   const WorkerStats* stats;
   ServiceNotifier& notifier;
+  TlsContexts* tls;  // null without TLS
 };
 
 int64_t monotonic_ms() {
@@ -173,6 +175,16 @@ void reload(Supervision& s) {
   s.docroot.refresh(true);
   s.cache_generation.fetch_add(1, std::memory_order_relaxed);
   docroot_changed(s);
+  if (s.tls != nullptr) {
+    // New connections take the new pairs on each worker's next tick; a
+    // bad pair keeps the old ones, and the line says why.
+    std::string line = s.tls->reload();
+    if (line.find("keeping") != std::string::npos) {
+      log_error("%s", line.c_str());
+    } else {
+      log_info("%s", line.c_str());
+    }
+  }
   log_info("ringhttpd: reloading: docroot reopened, caches flushed, logs reopened");
 }
 
@@ -221,8 +233,23 @@ int check_configuration(const Config& config) {
     }
     close(log_fd);
   }
-  std::printf("ringhttpd: configuration OK: root %s, %u workers, %zu listen addresses\n",
-              config.root.c_str(), config.workers, config.listen.size());
+  std::string tls_line;
+  if (!config.tls_cert.empty()) {
+    TlsContexts tls(config);
+    try {
+      tls.load();
+    } catch (const tls::CredentialError& error) {
+      log_error("%s", error.what());
+      return 2;
+    } catch (const std::exception& error) {
+      log_error("ringhttpd: %s", error.what());
+      return 1;
+    }
+    tls_line = "; " + tls.describe();
+  }
+  std::printf("ringhttpd: configuration OK: root %s, %u workers, %zu listen addresses%s\n",
+              config.root.c_str(), config.workers, config.listen.size() + config.listen_tls.size(),
+              tls_line.c_str());
   return 0;
 }
 
@@ -265,7 +292,7 @@ int open_resources(const Config& config, ProcessResources& resources) {
     // holds the listener meanwhile.
     resources.listeners = inherit_listeners(config.workers);
     if (!resources.listeners.inherited) {
-      resources.listeners = open_listeners(config.listen, config.workers);
+      resources.listeners = open_listeners(config.listen, config.workers, config.listen_tls);
     }
   } catch (const std::exception& error) {
     log_error("ringhttpd: %s", error.what());
@@ -288,12 +315,18 @@ int open_resources(const Config& config, ProcessResources& resources) {
   return 0;
 }
 
-void announce(const Config& config, const ListenerSet& listeners, ServiceNotifier& notifier) {
+void announce(const Config& config, const ListenerSet& listeners, const TlsContexts* tls,
+              ServiceNotifier& notifier) {
   std::string listening;
-  for (const std::string& address : listeners.bound_addresses) {
-    std::printf("ringhttpd: listening on http://%s/ (%u workers, root %s)\n", address.c_str(),
+  for (size_t i = 0; i < listeners.bound_addresses.size(); ++i) {
+    const std::string& address = listeners.bound_addresses[i];
+    const char* scheme = listeners.tls[i] ? "https" : "http";
+    std::printf("ringhttpd: listening on %s://%s/ (%u workers, root %s)\n", scheme, address.c_str(),
                 config.workers, config.root.c_str());
-    listening += (listening.empty() ? "" : ", ") + address;
+    listening += (listening.empty() ? "" : ", ") + address + (listeners.tls[i] ? " (TLS)" : "");
+  }
+  if (tls != nullptr) {
+    std::printf("ringhttpd: TLS: %s\n", tls->describe().c_str());
   }
   std::fflush(stdout);
   // READY=1 only now: every worker has its ring and its listener.
@@ -327,7 +360,7 @@ int serve(Supervision& supervision, const WorkerContext& context, ProcessResourc
   }
   ready.wait();
   if (!start_failed) {
-    announce(config, resources.listeners, supervision.notifier);
+    announce(config, resources.listeners, supervision.tls, supervision.notifier);
     supervise(supervision);
     supervision.notifier.stopping();
   }
@@ -365,6 +398,30 @@ int run_server(const Config& config) {
   if (int status = open_resources(config, resources); status != 0) {
     return status;
   }
+  bool any_tls = std::find(resources.listeners.tls.begin(), resources.listeners.tls.end(), true) !=
+                 resources.listeners.tls.end();
+  if (any_tls && config.tls_cert.empty()) {
+    log_error("ringhttpd: --tls-cert: missing: a socket named https (FileDescriptorName=) speaks TLS");
+    return 2;
+  }
+  if (!any_tls && !config.tls_cert.empty()) {
+    log_error("ringhttpd: --tls-cert: given, but no listener speaks TLS (--listen-tls, or a socket "
+              "named https)");
+    return 2;
+  }
+  std::unique_ptr<TlsContexts> tls;
+  if (any_tls) {
+    tls = std::make_unique<TlsContexts>(config);
+    try {
+      tls->load();
+    } catch (const tls::CredentialError& error) {
+      log_error("%s", error.what());
+      return 2;
+    } catch (const std::exception& error) {
+      log_error("ringhttpd: %s", error.what());
+      return 1;
+    }
+  }
   std::atomic<uint64_t> cache_generation{0};
   VhostTable vhosts;
   if (config.vhosts) {
@@ -373,13 +430,14 @@ int run_server(const Config& config) {
   auto stats = std::make_unique<WorkerStats[]>(config.workers);
   WorkerContext context{&config,           &mime_types,      &resources.docroot,
                         resources.stop_fd, config.vhosts ? &vhosts : nullptr,
-                        &cache_generation, stats.get(), resources.listeners.inherited};
+                        &cache_generation, stats.get(), resources.listeners.inherited,
+                        resources.listeners.tls, tls.get()};
   // Signals go to this thread only, through sigtimedwait in supervise().
   sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ServiceNotifier notifier;
   Supervision supervision{config, signals, resources.docroot, vhosts, cache_generation, resources.log_slots,
-                          stats.get(), notifier};
+                          stats.get(), notifier, tls.get()};
   return serve(supervision, context, resources, stats.get());
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Deadlines without a timer per connection: one intrusive FIFO list per kind
-// of wait (request header, keep-alive idle, send progress, lingering close).
+// of wait (TLS handshake, request header, keep-alive idle, send progress,
+// lingering close).
 // Every entry of a list waits the same duration, so appending keeps the list
 // ordered by deadline, and the once-per-tick sweep only looks at heads. The
 // idle list's head is also the longest-idle connection, the one clobbered
@@ -12,7 +13,7 @@
 
 namespace ringhttpd {
 
-enum class TimerKind : uint8_t { none, header, idle, send, linger, count };
+enum class TimerKind : uint8_t { none, handshake, header, idle, send, linger, count };
 
 constexpr uint32_t no_slot = UINT32_MAX;
 

@@ -84,16 +84,19 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
       _connections(_config.max_connections),
       _log(index, _config, _loop, _ops, _fd_closer, log_fd_slot, stats),
       _closer(_config, _loop, _ops, _connections, _exchanges, _log, _recv_buffers),
+      _handshaker(index, _config, _loop, _ops, _recv_buffers, _connections, _tls_buffers, _closer, stats),
       _input(_config, _loop, _ops, _recv_buffers, _exchanges, _connections),
       _router(_config, context.vhosts),
       _resolver(index, _config, *context.mime_types, _docroot, _loop, _ops, _cache, _fd_closer),
       _transport(_ops, _pipes),
       _sender(_config, _loop, _connections, _transport),
+      _tls_sender(_config, _loop, _ops, _connections, _tls_buffers),
       _flow(index, _config, _loop,
-            {_input, _router, _resolver, _sender, _closer, _exchanges, _cache, _log},
+            {_input, _router, _resolver, _sender, _tls_sender, _closer, _exchanges, _cache, _log},
             context.all_stats),
-      _acceptor(index, _config, _loop, _ops, std::move(listeners), !context.listeners_inherited,
-                _connections, _closer, _input, _log) {
+      _acceptor(index, _config, _loop, _ops, std::move(listeners), context.listener_tls,
+                !context.listeners_inherited, _connections, _closer, _input, _handshaker, _tls, _log) {
+  refresh_tls();
   _ring.require_opcodes(required_opcodes());
   // STATX, SPLICE and SHUTDOWN always run on io-wq threads (uring/KERNEL.md,
   // "Always io-wq"). With many slow readers their number must stay bounded:
@@ -109,6 +112,16 @@ Worker::Worker(unsigned index, const WorkerContext& context, std::vector<int> li
 }
 
 Worker::~Worker() { _cache.clear(); }
+
+// New TLS connections take the contexts of the last SIGHUP; the ones
+// already open keep theirs (their sessions hold them).
+void Worker::refresh_tls() {
+  if (_context.tls == nullptr || _context.tls->version() == _tls_version) {
+    return;
+  }
+  _tls.contexts = _context.tls->current(_tls_version);
+  _tls.kernel_records = _context.tls->kernel_records();
+}
 
 void Worker::run() {
   _fd_closer.set_loop_running(true);
@@ -167,6 +180,8 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     case Op::close_file: break;
     case Op::log_write: _log.on_write(result); break;
     case Op::log_writev: _log.on_writev(result); break;
+    case Op::handshake_recv: _flow.after_handshake(*c, _handshaker.on_recv(*c, cqe)); break;
+    case Op::handshake_send: _flow.after_handshake(*c, _handshaker.on_sent(*c, result)); break;
     case Op::recv: _flow.after_input(*c, _input.on_recv(*c, cqe)); break;
     case Op::revalidate: _flow.after_resolve(*c, _resolver.on_revalidate(*c, result)); break;
     case Op::open: _flow.after_resolve(*c, _resolver.on_open(*c, result)); break;
@@ -177,10 +192,16 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     case Op::splice_in: _flow.after_send(*c, _sender.on_spliced_in(*c, result)); break;
     case Op::splice_out: _flow.after_send(*c, _sender.on_spliced_out(*c, result)); break;
     case Op::poll_out: _flow.after_send(*c, _sender.on_writable(*c, result)); break;
+    case Op::tls_read: _flow.after_send(*c, _tls_sender.on_read(*c, result)); break;
+    case Op::tls_send: _flow.after_send(*c, _tls_sender.on_sent(*c, result)); break;
+    case Op::close_notify: break;
     case Op::shutdown: _closer.on_shutdown(*c, result); break;
     case Op::drain: _closer.on_drain(*c, result); break;
     case Op::cancel: break;
-    case Op::close_socket: _connections.release(*c); break;
+    case Op::close_socket:
+      _handshaker.release(*c);
+      _connections.release(*c);
+      break;
     case Op::count: break;  // the stale completion above
   }
   if (c != nullptr) {
@@ -219,13 +240,20 @@ void Worker::publish_stats() {
   store(_stats.pipe_waiters, _sender.pipe_waiters());
   store(_stats.pipe_waits, _sender.pipe_waits_total());
   store(_stats.responses_batched, _flow.batched_total());
+  _stats.tls_kernel_available.store(_tls.kernel_records ? 1 : 0, std::memory_order_relaxed);
 }
 
 void Worker::on_tick() {
   _pipes.trim(prefilled_pipes);  // a peak's pipes go back once idle through a tick
   publish_stats();
-  _connections.expire(_loop.now_ms,
-                      [this](Connection& connection, TimerKind kind) { _closer.expire(connection, kind); });
+  _connections.expire(_loop.now_ms, [this](Connection& connection, TimerKind kind) {
+    if (kind == TimerKind::handshake) {
+      _handshaker.expire(connection);
+    } else {
+      _closer.expire(connection, kind);
+    }
+  });
+  refresh_tls();
   _router.refresh_hosts();
   bool flush = _docroot.refresh();  // a deploy: paths name files of another tree now
   if (_context.cache_generation != nullptr &&
@@ -238,6 +266,7 @@ void Worker::on_tick() {
   }
   _cache.expire_idle(_loop.now_ms, idle_expiries_per_tick);
   _exchanges.trim();
+  _tls_buffers.trim();
   _log.on_tick();
   _acceptor.on_tick();
   if (_loop.stopping && !_acceptor.stopped() && _loop.now_ms >= _drain_until_ms) {
@@ -279,6 +308,14 @@ void Worker::end_drain() {
   _acceptor.stop();
   _loop.stop_deadline_ms = _loop.now_ms + _config.shutdown_timeout_ms;
   _connections.for_each_open([this](Connection& connection) {
+    if (connection.state == ConnectionState::handshaking) {
+      // Its handshake gets the short grace too, no more.
+      int64_t grace_until = _loop.now_ms + _loop.stop_grace_ms(_config.tls_handshake_timeout_ms);
+      if (connection.timer.kind != TimerKind::handshake || connection.timer.deadline_ms > grace_until) {
+        _connections.set_timer(connection, TimerKind::handshake, grace_until);
+      }
+      return;
+    }
     if (!waits_for_a_request(connection)) {
       return;
     }

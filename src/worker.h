@@ -26,6 +26,7 @@
 #include "src/exchange_flow.h"
 #include "src/exchange_pool.h"
 #include "src/fd_closer.h"
+#include "src/handshaker.h"
 #include "src/input.h"
 #include "src/loop_state.h"
 #include "src/op.h"
@@ -33,6 +34,9 @@
 #include "src/router.h"
 #include "src/sender.h"
 #include "src/splice_transport.h"
+#include "src/tls_buffers.h"
+#include "src/tls_contexts.h"
+#include "src/tls_sender.h"
 #include "src/worker_stats.h"
 #include "uring/buffer_ring.h"
 #include "uring/pipe_pool.h"
@@ -50,6 +54,8 @@ struct WorkerContext {
   const std::atomic<uint64_t>* cache_generation = nullptr;  // bumped by SIGHUP
   const WorkerStats* all_stats = nullptr;  // every worker's, for /metrics
   bool listeners_inherited = false;  // socket activation: shared, not this worker's to close
+  std::vector<bool> listener_tls;    // [address]: its connections speak TLS
+  const TlsContexts* tls = nullptr;  // null when no listener speaks TLS
 };
 
 class Worker {
@@ -73,6 +79,7 @@ class Worker {
   void on_stop();
   void end_drain();
   void publish_stats();
+  void refresh_tls();
 
   unsigned _index;
   const WorkerContext& _context;
@@ -83,6 +90,8 @@ class Worker {
   int64_t _drain_until_ms = 0;  // --drain-time: accepting goes on until then
   uint64_t _cache_generation = 0;  // SIGHUP flushes the cache
   WorkerDocroot _docroot;
+  WorkerTls _tls;                  // what new TLS connections start from
+  uint64_t _tls_version = 0;       // of the contexts in _tls
 
   // Construction order is dependency order; the cache is destroyed before
   // the ring it closes through.
@@ -96,11 +105,14 @@ class Worker {
   ConnectionTable _connections;
   AccessLogWriter _log;
   Closer _closer;
+  TlsBuffers _tls_buffers;
+  Handshaker _handshaker;
   Input _input;
   Router _router;
   Resolver _resolver;
   SpliceTransport _transport;
   Sender _sender;
+  TlsSender _tls_sender;
   ExchangeFlow _flow;
   Acceptor _acceptor;
 };

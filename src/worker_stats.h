@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "src/tls/session.h"
+
 namespace ringhttpd {
 
 struct alignas(64) WorkerStats {
@@ -32,6 +34,12 @@ struct alignas(64) WorkerStats {
   std::atomic<uint32_t> pipe_waiters{0};   // responses waiting for a pipe
   std::atomic<uint64_t> pipe_waits{0};     // times a response had to wait for one
   std::atomic<uint64_t> responses_batched{0};  // sent within a later response's send
+  // TLS, as handshakes end:
+  std::atomic<uint64_t> tls_handshakes{0};        // completed
+  std::atomic<uint64_t> tls_resumed{0};           // of those, resumed from a ticket
+  std::atomic<uint64_t> tls_kernel_records{0};    // of those, records handed to the kernel
+  std::atomic<uint64_t> tls_failures[static_cast<size_t>(tls::Failure::count)] = {};
+  std::atomic<uint32_t> tls_kernel_available{0};  // 1: the worker hands records to the kernel
 };
 
 }  // namespace ringhttpd

@@ -56,6 +56,8 @@ const char* failure_name(Failure failure) {
     case Failure::no_common: return "no_common";
     case Failure::protocol: return "protocol";
     case Failure::keys: return "keys";
+    case Failure::timeout: return "timeout";
+    case Failure::closed: return "closed";
     case Failure::count: break;
   }
   return "protocol";
@@ -292,6 +294,16 @@ void Session::after_read(uint32_t got) {
       seal_open();  // full: sealed where it lies
     }
   }
+}
+
+bool Session::append_close_notify() {
+  seal_open();
+  if (_out == nullptr || _out_capacity - _out_end < close_notify_bytes) {
+    return false;
+  }
+  uint32_t sealed = seal_close_notify(_out + _out_end);
+  _out_end += sealed;
+  return sealed > 0;
 }
 
 uint32_t Session::seal_close_notify(char* out) {

@@ -43,6 +43,8 @@ enum class Failure : uint8_t {
   no_common,   // no shared cipher, group or application protocol
   protocol,    // anything else the peer got wrong
   keys,        // OpenSSL did not hand over the write keys (a cipher the sealer lacks)
+  timeout,     // the handshake did not end within its deadline
+  closed,      // the client closed or reset before the end
   count,
 };
 const char* failure_name(Failure failure);
@@ -110,6 +112,9 @@ class Session {
   void after_read(uint32_t got);
   // Seals the record being filled, so output() holds everything.
   void seal_open();
+  // A close_notify alert after the records in the output buffer; false when
+  // it has no room.
+  bool append_close_notify();
   // A close_notify alert, sealed into `out` for a send of its own; 0 when
   // no keys are held.
   static constexpr uint32_t close_notify_bytes = 40;

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -216,7 +218,14 @@ ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> e
 
   std::string text;
   auto deadline = std::chrono::steady_clock::now() + io_timeout;
-  while (text.find('\n') == std::string::npos) {
+  // With TLS, the start lines end with the one saying how records are sealed.
+  bool tls = std::find(args.begin(), args.end(), "--listen-tls") != args.end();
+  auto started = [&] {
+    size_t tls_line = text.find("ringhttpd: TLS:");
+    return tls ? tls_line != std::string::npos && text.find('\n', tls_line) != std::string::npos
+               : text.find('\n') != std::string::npos;
+  };
+  while (!started()) {
     pollfd wait{_stdout_fd, POLLIN, 0};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -230,13 +239,25 @@ ServerProcess::ServerProcess(const std::string& root, std::vector<std::string> e
     }
     text.append(chunk, static_cast<size_t>(n));
   }
-  // "ringhttpd: listening on http://127.0.0.1:PORT/ ..." or "http://[::1]:PORT/"
-  size_t slash = text.find('/', text.find("http://") + 7);
-  size_t colon = text.rfind(':', slash);
-  if (slash == std::string::npos || colon == std::string::npos) {
+  // "ringhttpd: listening on http://127.0.0.1:PORT/ ..." or "http://[::1]:PORT/";
+  // "https://" for a --listen-tls address.
+  auto port_after = [&](const std::string& scheme) -> uint16_t {
+    size_t at = text.find(scheme);
+    if (at == std::string::npos) {
+      return 0;
+    }
+    size_t slash = text.find('/', at + scheme.size());
+    size_t colon = text.rfind(':', slash);
+    if (slash == std::string::npos || colon == std::string::npos) {
+      throw std::runtime_error("unexpected start line: " + text);
+    }
+    return static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
+  };
+  _port = port_after("http://");
+  _tls_port = port_after("https://");
+  if (_port == 0 && _tls_port == 0) {
     throw std::runtime_error("unexpected start line: " + text);
   }
-  _port = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
   _stdout_rest = text.substr(text.find('\n') + 1);
 }
 
@@ -320,6 +341,48 @@ int listen_on_loopback(uint16_t& port, bool reuse_port, bool inheritable) {
   return fd;
 }
 
+// ---- TestCa -------------------------------------------------------------------
+
+namespace {
+
+void run_openssl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/env", "openssl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto [status, errors] = run_command(argv);
+  if (status != 0) {
+    throw std::runtime_error("openssl " + args.front() + " failed: " + errors);
+  }
+}
+
+}  // namespace
+
+TestCa::TestCa(const std::string& dir)
+    : _dir(dir), _ca_file(dir + "/test-ca.pem"), _ca_key(dir + "/test-ca.key") {
+  run_openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+               "-keyout", _ca_key, "-out", _ca_file, "-subj", "/CN=ringhttpd test CA", "-days", "2",
+               "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+               "keyUsage=critical,keyCertSign"});
+}
+
+TestCa::Pair TestCa::issue(const std::string& name, const std::vector<std::string>& names,
+                           const std::string& dir) const {
+  std::string where = dir.empty() ? _dir : dir;
+  Pair pair{where + "/" + name + ".pem", where + "/" + name + ".key"};
+  std::string request = _dir + "/" + name + ".csr";
+  std::string extensions = _dir + "/" + name + ".ext";
+  std::string alternatives;
+  for (const std::string& each : names) {
+    bool address = each.find_first_not_of("0123456789.:") == std::string::npos;
+    alternatives += (alternatives.empty() ? "" : ",") + std::string(address ? "IP:" : "DNS:") + each;
+  }
+  std::ofstream(extensions) << "subjectAltName=" << alternatives << "\n";
+  run_openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+               pair.key, "-out", request, "-subj", "/CN=" + names.front()});
+  run_openssl({"x509", "-req", "-in", request, "-CA", _ca_file, "-CAkey", _ca_key, "-CAcreateserial",
+               "-out", pair.cert, "-days", "2", "-extfile", extensions});
+  return pair;
+}
+
 // ---- Client -------------------------------------------------------------------
 
 std::optional<std::string> Response::header(const std::string& name) const {
@@ -353,7 +416,53 @@ Client::Client(uint16_t port, bool ipv6) {
   }
 }
 
+Client::Client(uint16_t port, const TlsOptions& tls) : Client(port) {
+  _tls_context = SSL_CTX_new(TLS_client_method());
+  if (tls.min_version != 0) {
+    SSL_CTX_set_security_level(_tls_context, 0);  // lets a test offer TLS 1.0/1.1
+    SSL_CTX_set_min_proto_version(_tls_context, tls.min_version);
+    SSL_CTX_set_cipher_list(_tls_context, "DEFAULT@SECLEVEL=0");
+  }
+  if (tls.max_version != 0) {
+    SSL_CTX_set_max_proto_version(_tls_context, tls.max_version);
+  }
+  if (!tls.ca_file.empty()) {
+    SSL_CTX_load_verify_locations(_tls_context, tls.ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(_tls_context, SSL_VERIFY_PEER, nullptr);
+  }
+  _ssl = SSL_new(_tls_context);
+  SSL_set_fd(_ssl, _fd);
+  SSL_set_tlsext_host_name(_ssl, tls.server_name.c_str());
+  if (!tls.ca_file.empty()) {
+    SSL_set1_host(_ssl, tls.server_name.c_str());
+  }
+  if (tls.alpn != nullptr) {
+    std::string list = std::string(1, static_cast<char>(std::strlen(tls.alpn))) + tls.alpn;
+    SSL_set_alpn_protos(_ssl, reinterpret_cast<const unsigned char*>(list.data()),
+                        static_cast<unsigned>(list.size()));
+  }
+  if (tls.resume != nullptr) {
+    SSL_set_session(_ssl, tls.resume);
+  }
+  timeval wait{20, 0};  // a handshake that never ends fails the test, not hangs it
+  setsockopt(_fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  if (SSL_connect(_ssl) != 1) {
+    unsigned long error = ERR_get_error();
+    char text[256] = {};
+    ERR_error_string_n(error, text, sizeof text);
+    ERR_clear_error();
+    throw std::runtime_error(std::string("TLS handshake failed: ") + text);
+  }
+}
+
 Client::~Client() {
+  if (_ssl != nullptr) {
+    // As a real client: without a shutdown, OpenSSL would also mark the
+    // session not resumable.
+    SSL_set_shutdown(_ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(_ssl);
+    SSL_CTX_free(_tls_context);
+  }
   if (_fd >= 0) {
     close(_fd);
   }
@@ -362,8 +471,11 @@ Client::~Client() {
 void Client::send(const std::string& bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {
-    ssize_t n = ::send(_fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = _ssl != nullptr
+                    ? SSL_write(_ssl, bytes.data() + sent, static_cast<int>(bytes.size() - sent))
+                    : ::send(_fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
+      ERR_clear_error();
       fail("send");
     }
     sent += static_cast<size_t>(n);
@@ -371,11 +483,37 @@ void Client::send(const std::string& bytes) {
 }
 
 bool Client::fill(std::chrono::milliseconds timeout) {
+  char chunk[65536];
+  if (_ssl != nullptr) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (SSL_pending(_ssl) == 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd wait{_fd, POLLIN, 0};
+        if (left.count() <= 0 || poll(&wait, 1, static_cast<int>(left.count())) <= 0) {
+          return false;
+        }
+      }
+      int n = SSL_read(_ssl, chunk, sizeof chunk);
+      if (n > 0) {
+        _buffered.append(chunk, static_cast<size_t>(n));
+        return true;
+      }
+      int error = SSL_get_error(_ssl, n);
+      ERR_clear_error();
+      if (error == SSL_ERROR_ZERO_RETURN) {
+        _close_notify = true;
+      }
+      if (error != SSL_ERROR_WANT_READ) {
+        return false;  // close_notify, EOF, or a broken record
+      }
+    }
+  }
   pollfd wait{_fd, POLLIN, 0};
   if (poll(&wait, 1, static_cast<int>(timeout.count())) <= 0) {
     return false;
   }
-  char chunk[65536];
   ssize_t n = recv(_fd, chunk, sizeof chunk, 0);
   if (n <= 0) {
     return false;
@@ -439,6 +577,12 @@ Response Client::get(const std::string& target, const std::string& extra_headers
 }
 
 bool Client::closed_by_peer(std::chrono::milliseconds timeout) {
+  if (_ssl != nullptr) {
+    size_t before = _buffered.size();
+    while (fill(timeout)) {
+    }
+    return _buffered.size() == before;  // ended with nothing more to read
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

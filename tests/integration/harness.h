@@ -2,6 +2,7 @@
 // Black-box test harness: a temporary docroot, the real ringhttpd binary on
 // an ephemeral loopback port, and a small HTTP/1.1 client over real sockets.
 
+#include <openssl/ssl.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -51,6 +52,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   uint16_t port() const { return _port; }
+  // The port of the first --listen-tls address (its "https://" start line).
+  uint16_t tls_port() const { return _tls_port; }
   pid_t pid() const { return _pid; }
   int stop();           // SIGTERM, wait; returns the exit status (or 128+signal)
   std::string stderr_text() const;
@@ -62,6 +65,7 @@ class ServerProcess {
  private:
   pid_t _pid = -1;
   uint16_t _port = 0;
+  uint16_t _tls_port = 0;
   int _stdout_fd = -1;
   std::string _stdout_rest;
   std::string _stderr_path;
@@ -89,10 +93,43 @@ struct Response {
   std::optional<std::string> header(const std::string& name) const;  // case-insensitive
 };
 
-// One TCP connection to the server.
+// A certificate authority for the tests, made with the openssl command in
+// a directory of its own, and the server certificates it signs.
+class TestCa {
+ public:
+  explicit TestCa(const std::string& dir);
+  const std::string& ca_file() const { return _ca_file; }
+  struct Pair {
+    std::string cert;
+    std::string key;
+  };
+  // DIR/NAME.pem and DIR/NAME.key (DIR: the CA's own unless given): a P-256
+  // key and its certificate for `names` (DNS names; IP addresses too).
+  Pair issue(const std::string& name, const std::vector<std::string>& names,
+             const std::string& dir = "") const;
+
+ private:
+  std::string _dir;
+  std::string _ca_file;
+  std::string _ca_key;
+};
+
+// How a Client speaks TLS: verified against `ca_file`, with SNI.
+struct TlsOptions {
+  std::string ca_file;
+  std::string server_name = "localhost";  // SNI, and the name verified
+  int min_version = 0;
+  int max_version = 0;
+  SSL_SESSION* resume = nullptr;  // a session to resume
+  const char* alpn = "http/1.1";
+};
+
+// One TCP connection to the server; with TlsOptions, a TLS one whose
+// handshake (verified) is done by the constructor, which throws if it fails.
 class Client {
  public:
   explicit Client(uint16_t port, bool ipv6 = false);
+  Client(uint16_t port, const TlsOptions& tls);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -110,11 +147,20 @@ class Client {
   // Reads everything until EOF (or timeout): for raw exchanges.
   std::string read_until_close(std::chrono::milliseconds timeout);
   int fd() const { return _fd; }
+  SSL* ssl() const { return _ssl; }
+  // The session to resume with (read a response first: TLS 1.3 tickets
+  // come after the handshake); the caller frees it.
+  SSL_SESSION* session() const { return SSL_get1_session(_ssl); }
+  // TLS: the server's close_notify came before its FIN (after read_until_close).
+  bool close_notify_received() const { return _close_notify; }
 
  private:
   bool fill(std::chrono::milliseconds timeout);
   int _fd = -1;
   std::string _buffered;
+  SSL_CTX* _tls_context = nullptr;
+  SSL* _ssl = nullptr;
+  bool _close_notify = false;
 };
 
 }  // namespace ringhttpd::test
