@@ -231,7 +231,7 @@ void read_connection_flags(const cxxopts::ParseResult& parsed, Config& config) {
     }
     for (const std::string& text : parsed[name].as<std::vector<std::string>>()) {
       for (const std::string& item : split_list(text)) {
-        into.push_back(parse_listen_address(item));
+        into.push_back(parse_listen_address(item, std::string("--") + name));
       }
     }
     if (into.empty()) {

@@ -35,6 +35,6 @@ uint32_t parse_duration_ms(std::string_view flag, std::string_view text);
 
 // "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4), "8080", "localhost:80".
 // Numeric addresses only: a listener never waits on DNS.
-ListenAddress parse_listen_address(std::string_view text);
+ListenAddress parse_listen_address(std::string_view text, std::string_view flag = "--listen");
 
 }  // namespace ringhttpd

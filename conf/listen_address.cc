@@ -8,14 +8,13 @@
 namespace ringhttpd {
 namespace {
 
-[[noreturn]] void fail_listen(std::string_view message) {
-  throw ConfigError("--listen: " + std::string(message));
+[[noreturn]] void fail_listen(std::string_view flag, std::string_view message) {
+  throw ConfigError(std::string(flag) + ": " + std::string(message));
 }
 
 }  // namespace
 
-ListenAddress parse_listen_address(std::string_view text) {
-  constexpr std::string_view flag = "--listen";
+ListenAddress parse_listen_address(std::string_view text, std::string_view flag) {
   ListenAddress result;
   result.text = std::string(text);
   std::string host;
@@ -23,7 +22,7 @@ ListenAddress parse_listen_address(std::string_view text) {
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      fail_listen("'" + result.text + "' is not [IPv6]:PORT");
+      fail_listen(flag, "'" + result.text + "' is not [IPv6]:PORT");
     }
     host = std::string(text.substr(1, close - 1));
     port_text = text.substr(close + 2);
@@ -31,7 +30,7 @@ ListenAddress parse_listen_address(std::string_view text) {
     host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
     if (host.find(':') != std::string::npos) {
-      fail_listen("'" + result.text + "': write IPv6 addresses as [ADDRESS]:PORT");
+      fail_listen(flag, "'" + result.text + "': write IPv6 addresses as [ADDRESS]:PORT");
     }
   } else {
     port_text = text;
@@ -53,7 +52,7 @@ ListenAddress parse_listen_address(std::string_view text) {
     v6->sin6_port = htons(port);
     result.address_len = sizeof(sockaddr_in6);
   } else {
-    fail_listen("'" + host + "' is not a numeric IPv4 or IPv6 address");
+    fail_listen(flag, "'" + host + "' is not a numeric IPv4 or IPv6 address");
   }
   return result;
 }

@@ -24,7 +24,6 @@ constexpr const char* tls12_ciphers =
 constexpr const char* tls13_suites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr unsigned char session_context[] = "ringhttpd";
-constexpr long session_cache_entries = 20'480;
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -89,8 +88,11 @@ ContextPtr make_context(const std::string& cert, const char* cert_flag, const st
   SSL_CTX_set_num_tickets(ctx, 1);
   SSL_CTX_set_alpn_select_cb(ctx, select_http11, nullptr);
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(ctx, session_cache_entries);
+  // Resumption is by ticket only (RFC 5077, RFC 8446 4.6.1): stateless,
+  // so every worker resumes what any issued, without the lock OpenSSL's
+  // server cache takes on each handshake (one cache for all workers) or
+  // memory that grows with the clients (a session each, up to its size).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_timeout(ctx, static_cast<long>(keys.lifetime().count()));
   // Records are built into the connection's own buffers (tls/session.h);
   // OpenSSL's are freed while a connection is idle.

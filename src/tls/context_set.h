@@ -10,8 +10,8 @@
 // Every context: TLS 1.2 and 1.3 only; ECDHE with AEAD ciphers for 1.2
 // (1.3's suites are all AEAD); no compression, no renegotiation; ALPN
 // picks http/1.1 (a client offering only other protocols is refused with
-// no_application_protocol, RFC 7301 3.2); sessions resume by ticket, with
-// keys from a TicketKeys shared by every context.
+// no_application_protocol, RFC 7301 3.2); sessions resume by ticket only,
+// with keys from a TicketKeys shared by every context: no session cache.
 
 #include <openssl/ssl.h>
 

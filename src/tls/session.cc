@@ -332,9 +332,11 @@ int Session::write_record_from_openssl(const char* bytes, size_t length) {
     _out_end += taken;
     return static_cast<int>(taken);
   }
-  assert(!_record_open);  // OpenSSL is never called while a record is being filled
   uint32_t overhead = _sealer.prefix_bytes() + _sealer.suffix_bytes();
-  if (_out == nullptr || _out_capacity - _out_end < overhead + length) {
+  // A record being filled (a READ may be writing into it) is not OpenSSL's
+  // to close: its message waits, as for a full buffer. (The worker reads
+  // no input while a response is under way, so this does not happen there.)
+  if (_out == nullptr || _record_open || _out_capacity - _out_end < overhead + length) {
     if (_out != nullptr && _out_end == 0) {
       _seal_failed = true;  // could never fit: a buffer smaller than one record
       return -2;

@@ -201,3 +201,49 @@ TEST(PipeBudget, FlagSetsTheBoundAndPipesComeOutOfTheDescriptorShare) {
 
 }  // namespace
 }  // namespace ringhttpd
+
+namespace ringhttpd {
+namespace {
+
+TEST(CommandLine, TlsFlags) {
+  Config config = parse({"--root", "/tmp", "--listen-tls", "127.0.0.1:8443,[::1]:8443", "--tls-cert",
+                         "/etc/c.pem", "--tls-key", "k.pem", "--tls-dir", "/etc/hosts.d", "--ktls", "off",
+                         "--tls-handshake-timeout", "3s"})
+                      .config;
+  EXPECT_TRUE(config.listen.empty()) << "no cleartext listener unless asked for";
+  ASSERT_EQ(config.listen_tls.size(), 2u);
+  EXPECT_EQ(config.listen_tls[1].address.ss_family, AF_INET6);
+  EXPECT_EQ(config.tls_cert, "/etc/c.pem");
+  EXPECT_EQ(config.tls_key.front(), '/') << "made absolute: " << config.tls_key;
+  EXPECT_EQ(config.tls_dir, "/etc/hosts.d");
+  EXPECT_FALSE(config.ktls);
+  EXPECT_EQ(config.tls_handshake_timeout_ms, 3000u);
+
+  Config both = parse({"--root", "/tmp", "--listen", "127.0.0.1:80", "--listen-tls", "127.0.0.1:443",
+                       "--tls-cert", "c", "--tls-key", "k"})
+                    .config;
+  EXPECT_EQ(both.listen.size(), 1u);
+  EXPECT_EQ(both.listen_tls.size(), 1u);
+  EXPECT_TRUE(both.ktls);
+  EXPECT_EQ(both.tls_handshake_timeout_ms, 10000u);
+}
+
+TEST(CommandLine, TlsFlagsThatDoNotGoTogetherNameTheFlag) {
+  EXPECT_EQ(error_of({"--root", "/tmp", "--listen-tls", "127.0.0.1:443"}),
+            "--tls-cert: missing: --listen-tls needs --tls-cert and --tls-key");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--tls-cert", "c"}),
+            "--tls-key: missing: --tls-cert and --tls-key go together");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--tls-key", "k"}),
+            "--tls-cert: missing: --tls-cert and --tls-key go together");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--tls-dir", "/etc"}),
+            "--tls-dir: needs --tls-cert and --tls-key: the pair for clients without a matching name");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--tls-cert", "c", "--tls-key", "k", "--ktls", "on"}),
+            "--ktls: 'on' is not auto or off");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--tls-cert", "c", "--tls-key", "k", "--tls-handshake-timeout", "0"}),
+            "--tls-handshake-timeout: must be more than 0");
+  EXPECT_EQ(error_of({"--root", "/tmp", "--listen-tls", "example.com:443", "--tls-cert", "c", "--tls-key", "k"}),
+            "--listen-tls: 'example.com' is not a numeric IPv4 or IPv6 address");
+}
+
+}  // namespace
+}  // namespace ringhttpd
