@@ -8,7 +8,7 @@
 SHELL := /bin/bash
 BUILD_PACKAGES := g++ meson ninja-build pkg-config cmake liburing-dev libmimalloc-dev \
                   libcxxopts-dev libgtest-dev libbenchmark-dev libsystemd-dev libssl-dev media-types
-TEST_PACKAGES := curl clang libclang-rt-14-dev systemd
+TEST_PACKAGES := curl clang libclang-rt-14-dev systemd openssl python3
 # bench/load.sh: the peers, the load generators, strace and the chart.
 LOAD_PACKAGES := nginx-light lighttpd wrk nghttp2-client strace gnuplot-nox curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

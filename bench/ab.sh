@@ -17,6 +17,8 @@
 #   --rounds N          A B pairs (default 4)
 #   --duration S        seconds per measured run (default 4)
 #   --docroot DIR       default build-release/load/docroot (bench/load.sh makes it)
+#   --tls               over HTTPS: --listen-tls with bench/load.sh's certificate
+#                       (wrk makes a full handshake per connection)
 # Prints requests/s and server CPU microseconds per request for each run,
 # then the medians.
 set -euo pipefail
@@ -25,8 +27,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 source "$repo/bench/common.sh"
 bin_a=$repo/build-release/src/ringhttpd bin_b=$repo/build-release/src/ringhttpd
 path=/1k.bin header="" connections=64 pipeline=1 rounds=4 duration=4 docroot=$repo/build-release/load/docroot
+tls=0
 usage_error() { echo "ab.sh: $1" >&2; exit 2; }
 while [[ $# -gt 2 ]]; do
+  if [[ "$1" == --tls ]]; then
+    tls=1
+    shift
+    continue
+  fi
   case "$1" in
     --bin-a) bin_a=$2 ;;
     --bin-b) bin_b=$2 ;;
@@ -50,6 +58,13 @@ done
 for b in "$bin_a" "$bin_b"; do [[ -x "$b" ]] || usage_error "not an executable: $b"; done
 port=18491
 if port_open "$port"; then usage_error "port $port is in use"; fi
+scheme=http listen=(--listen "127.0.0.1:$port")
+if ((tls)); then
+  certificate=$(dirname "$docroot")/tls
+  [[ -r "$certificate/origin.pem" ]] || usage_error "--tls: no $certificate/origin.pem: run bench/load.sh once first"
+  scheme=https
+  listen=(--listen-tls "127.0.0.1:$port" --tls-cert "$certificate/origin.pem" --tls-key "$certificate/origin.key")
+fi
 
 wrk_argv=(-t1 "-c$connections")
 [[ -z "$header" ]] || wrk_argv+=(-H "$header")
@@ -71,13 +86,13 @@ fi
 run() {   # binary flags -> "requests_per_s cpu_us_per_request"
   local binary=$1 flags=$2 server before after report requests
   # shellcheck disable=SC2086  # the flags are words on purpose
-  taskset -c 0 "$binary" --root "$docroot" --listen "127.0.0.1:$port" --workers 1 \
+  taskset -c 0 "$binary" --root "$docroot" "${listen[@]}" --workers 1 \
     --access-log "$log" $flags >/dev/null 2>&1 &
   server=$!
   for _ in $(seq 100); do port_open "$port" && break; sleep 0.05; done
-  taskset -c 1 wrk "${wrk_argv[@]}" -d1s "http://127.0.0.1:$port$path" >/dev/null   # warm-up
+  taskset -c 1 wrk "${wrk_argv[@]}" -d1s "$scheme://127.0.0.1:$port$path" >/dev/null   # warm-up
   before=$(cpu_ticks_of "$server")
-  report=$(taskset -c 1 wrk "${wrk_argv[@]}" -d"${duration}s" "http://127.0.0.1:$port$path")
+  report=$(taskset -c 1 wrk "${wrk_argv[@]}" -d"${duration}s" "$scheme://127.0.0.1:$port$path")
   after=$(cpu_ticks_of "$server")
   kill "$server"
   wait "$server" 2>/dev/null || true
@@ -89,7 +104,7 @@ run() {   # binary flags -> "requests_per_s cpu_us_per_request"
 
 echo "A: $bin_a $flags_a"
 echo "B: $bin_b $flags_b"
-echo "$path, $connections connections${header:+, $header}$( ((pipeline > 1)) && echo ", $pipeline pipelined"), $rounds x ${duration}s each"
+echo "$scheme $path, $connections connections${header:+, $header}$( ((pipeline > 1)) && echo ", $pipeline pipelined"), $rounds x ${duration}s each"
 results=()
 for ((round = 1; round <= rounds; round++)); do
   a=$(run "$bin_a" "$flags_a")

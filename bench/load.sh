@@ -45,6 +45,16 @@
 # scenario the most pipe descriptors the server held while measured is
 # reported (sampled from /proc every 0.2 s; pipes it holds both ends of).
 #
+# HTTPS scenarios, ringhttpd against nginx only (same ECDSA P-256
+# certificate, same TLS 1.2/1.3 ciphers and TLS 1.3 suites, nginx with
+# ssl_session_cache and tickets, and kTLS asked for where the kernel has
+# it): tls-ka-1k, tls-ka-100k (keep-alive, 64 connections), tls-large-1m
+# (16), tls-close-1k (4 clients of openssl s_time making a new connection
+# with a full handshake for each HTTP/1.0 request: full handshakes per
+# second), tls-resume-1k (the same, resuming their first session: resumed
+# handshakes per second). (wrk with Connection: close resumes its session
+# on every reconnection, so it measures resumed handshakes, not full ones.)
+#
 # Outputs in --out: runs.csv (every run), summary.csv (medians and ratios),
 # ratios.png (ringhttpd / peer requests/s per scenario).
 set -euo pipefail
@@ -56,7 +66,7 @@ source "$repo/bench/common.sh"
 
 rounds=3 duration=4 idle_count=10000 build=build-release out="" guard="" trace_syscalls=1 warm_up=1
 run_as=$( (($(id -u) == 0)) && echo nobody || id -un )
-scenarios="ka-1k,ka-6k,ka-10k,ka-100k,ka-1k-pipe16,large-1m,large-1m-128,large-1m-1k,large-64m,close-1k,miss-20k,idle,slow-10m"
+scenarios="ka-1k,ka-6k,ka-10k,ka-100k,ka-1k-pipe16,large-1m,large-1m-128,large-1m-1k,large-64m,close-1k,miss-20k,idle,slow-10m,tls-ka-1k,tls-ka-100k,tls-large-1m,tls-close-1k,tls-resume-1k"
 slow_count=2000 slow_rate=524288
 usage_error() { echo "load.sh: $1" >&2; exit 2; }
 positive() { [[ "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage_error "$1: not a positive whole number: '$2'"; }
@@ -78,7 +88,7 @@ while (($#)); do
   esac
   shift
 done
-known=" ka-1k ka-6k ka-10k ka-100k ka-1k-pipe16 large-1m large-1m-128 large-1m-1k large-64m close-1k miss-20k idle slow-10m "
+known=" ka-1k ka-6k ka-10k ka-100k ka-1k-pipe16 large-1m large-1m-128 large-1m-1k large-64m close-1k miss-20k idle slow-10m tls-ka-1k tls-ka-100k tls-large-1m tls-close-1k tls-resume-1k "
 for s in ${scenarios//,/ }; do
   [[ "$known" == *" $s "* ]] || usage_error "--scenarios: unknown scenario '$s' (known:$known)"
 done
@@ -119,6 +129,19 @@ if [[ ! -e "$docroot/files/19999.html" ]]; then
 fi
 chmod -R a+rX "$docroot"
 cat "$docroot"/*.bin >/dev/null     # page cache warm for every server alike
+# One certificate for both TLS servers: ECDSA P-256, as CDN origins commonly
+# have. Readable by the servers' user (a benchmark key, nothing else).
+tls_dir=$out/tls
+mkdir -p "$tls_dir"
+if [[ ! -s "$tls_dir/origin.pem" ]]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls_dir/origin.key" \
+    -out "$tls_dir/origin.pem" -subj /CN=localhost -days 3650 \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+fi
+chmod a+rX "$tls_dir" && chmod a+r "$tls_dir"/*
+# ringhttpd's TLS 1.2 ciphers and TLS 1.3 suites (src/tls/context_set.cc), for nginx.
+tls12_ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+tls13_suites="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 awk 'BEGIN { for (i = 0; i < 20000; i++) printf "/files/%05d.html\n", i }' >"$out/miss-20k.urls"
 cat >"$out/miss-20k.lua" <<'EOF'
 -- Each request asks for the next of 20,000 files, in a cycle: every cache
@@ -152,6 +175,9 @@ if [[ "$run_as" != "$(id -un)" ]] &&
 fi
 servers=(ringhttpd nginx lighttpd)
 declare -A port=([ringhttpd]=18481 [nginx]=18482 [lighttpd]=18483)
+declare -A tls_port=([ringhttpd]=18491 [nginx]=18492)
+# The servers a scenario compares: HTTPS ones, ringhttpd and nginx.
+servers_of() { if [[ "$1" == tls-* ]]; then echo ringhttpd nginx; else echo "${servers[@]}"; fi; }
 declare -A pid=()
 
 mkdir -p "$out/nginx"
@@ -181,6 +207,19 @@ http {
   server {
     listen 127.0.0.1:${port[nginx]} backlog=4096;
     root $docroot;
+  }
+  server {
+    listen 127.0.0.1:${tls_port[nginx]} ssl backlog=4096;
+    root $docroot;
+    ssl_certificate $tls_dir/origin.pem;
+    ssl_certificate_key $tls_dir/origin.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers $tls12_ciphers;
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites $tls13_suites;
+    ssl_conf_command Options KTLS;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_tickets on;
   }
 }
 EOF
@@ -224,8 +263,9 @@ start_server() {
   case "$name" in
     ringhttpd)
       taskset -c 0 "${as_user[@]}" "$ringhttpd" --root "$docroot" --listen "127.0.0.1:${port[ringhttpd]}" --workers 1 \
+        --listen-tls "127.0.0.1:${tls_port[ringhttpd]}" --tls-cert "$tls_dir/origin.pem" --tls-key "$tls_dir/origin.key" \
         --access-log "$out/ringhttpd/access.log" --keepalive-timeout 65s --keepalive-requests 0 \
-        2>"$out/ringhttpd/error.log" & ;;
+        >"$out/ringhttpd/start.log" 2>"$out/ringhttpd/error.log" & ;;
     nginx)
       taskset -c 0 nginx -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf" & ;;
     lighttpd)
@@ -265,28 +305,40 @@ for name in "${servers[@]}"; do start_server "$name"; done
 for name in "${servers[@]}"; do
   got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:${port[$name]}/1k.bin")
   [[ "$got" == "200 1024" ]] || { echo "load.sh: $name answered '$got' for /1k.bin, not '200 1024'" >&2; exit 1; }
+  [[ -n "${tls_port[$name]-}" ]] || continue
+  got=$(curl -s -k -o /dev/null -w '%{http_code} %{size_download}' "https://127.0.0.1:${tls_port[$name]}/1k.bin")
+  [[ "$got" == "200 1024" ]] || { echo "load.sh: $name answered '$got' for https /1k.bin, not '200 1024'" >&2; exit 1; }
 done
+grep -h "TLS:" "$out/ringhttpd/start.log" || true
 
 # ---------------------------------------------------------------- measuring
 declare -A connections=([ka-1k]=64 [ka-6k]=64 [ka-10k]=64 [ka-100k]=64 [ka-1k-pipe16]=64
-                        [large-1m]=16 [large-1m-128]=128 [large-1m-1k]=1024 [large-64m]=4 [close-1k]=64 [miss-20k]=64)
+                        [large-1m]=16 [large-1m-128]=128 [large-1m-1k]=1024 [large-64m]=4 [close-1k]=64 [miss-20k]=64
+                        [tls-ka-1k]=64 [tls-ka-100k]=64 [tls-large-1m]=16 [tls-close-1k]=4 [tls-resume-1k]=4)
 declare -A path=([ka-1k]=/1k.bin [ka-6k]=/6k.bin [ka-10k]=/10k.bin [ka-100k]=/100k.bin
                  [ka-1k-pipe16]=/1k.bin [large-1m]=/1m.bin [large-1m-128]=/1m.bin [large-1m-1k]=/1m.bin [large-64m]=/64m.bin
-                 [close-1k]=/1k.bin [miss-20k]=/files/)
+                 [close-1k]=/1k.bin [miss-20k]=/files/
+                 [tls-ka-1k]=/1k.bin [tls-ka-100k]=/100k.bin [tls-large-1m]=/1m.bin [tls-close-1k]=/1k.bin
+                 [tls-resume-1k]=/1k.bin)
 # Requests in the strace pass: enough that the idle tick is noise.
 declare -A fixed_count=([ka-1k]=20000 [ka-6k]=20000 [ka-10k]=20000 [ka-100k]=10000
                         [ka-1k-pipe16]=40000 [large-1m]=2000 [large-1m-128]=2048 [large-1m-1k]=4096 [large-64m]=40
-                        [close-1k]=10000 [miss-20k]=20000)
+                        [close-1k]=10000 [miss-20k]=20000
+                        [tls-ka-1k]=20000 [tls-ka-100k]=10000 [tls-large-1m]=2000)
 
 set_wrk_argv() {   # scenario server -> wrk_argv
   local scenario=$1 name=$2
   wrk_argv=(-t1 "-c${connections[$scenario]}" --latency)
   case "$scenario" in
-    close-*) wrk_argv+=(-H "Connection: close") ;;
+    close-*|tls-close-*) wrk_argv+=(-H "Connection: close") ;;
     miss-*) wrk_argv+=(-s "$out/miss-20k.lua") ;;
     *-pipe16) wrk_argv+=(-s "$out/pipe16.lua") ;;
   esac
-  wrk_argv+=("http://127.0.0.1:${port[$name]}${path[$scenario]}")
+  if [[ "$scenario" == tls-* ]]; then
+    wrk_argv+=("https://127.0.0.1:${tls_port[$name]}${path[$scenario]}")
+  else
+    wrk_argv+=("http://127.0.0.1:${port[$name]}${path[$scenario]}")
+  fi
 }
 
 # Converts wrk's "12.34MB" / "850.2us" figures to MB and milliseconds.
@@ -325,8 +377,42 @@ start_sampler() {   # server file interval -> sampler (its pid)
 }
 stop_sampler() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; }
 
+# TLS handshakes per second: clients of openssl s_time, each reconnecting
+# in a loop, one HTTP/1.0 request per connection read to the close; each
+# connection a full handshake (tls-close) or resuming the session of the
+# client's first one (tls-resume).
+run_s_time() {   # scenario server round seconds -> appends to runs.csv
+  local scenario=$1 name=$2 round=$3 seconds=$4 before after start finish i count=0 reports=() clients_pids=()
+  local clients=${connections[$scenario]} session=-new
+  [[ "$scenario" != tls-resume-* ]] || session=-reuse
+  before=$(cpu_ticks "$name")
+  start=$(date +%s.%N)
+  for ((i = 0; i < clients; i++)); do
+    reports+=("$out/$name/s_time.$i")
+    taskset -c 1 openssl s_time -connect "127.0.0.1:${tls_port[$name]}" "$session" -www "${path[$scenario]}" \
+      -time "$seconds" >"$out/$name/s_time.$i" 2>&1 &
+    clients_pids+=($!)
+  done
+  wait "${clients_pids[@]}"   # (not the servers, also children of this shell)
+  finish=$(date +%s.%N)
+  after=$(cpu_ticks "$name")
+  truncate_logs
+  ((round > 0)) || return 0
+  for i in "${reports[@]}"; do
+    count=$(( count + $(awk '/connections in .* real seconds/ { print $1; exit }' "$i") ))
+  done
+  local rps cpu_us
+  rps=$(awk -v n="$count" -v a="$start" -v b="$finish" 'BEGIN { printf "%.1f", n / (b - a) }')
+  cpu_us=$(cpu_us_per_request $((after - before)) "$count")
+  echo "$scenario,$name,$round,$rps,,,$cpu_us,0,0" >>"$out/runs.csv"
+}
+
 run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: warm-up, not kept)
   local scenario=$1 name=$2 round=$3 seconds=$4 before after report
+  if [[ "$scenario" == tls-resume-* || "$scenario" == tls-close-* ]]; then
+    run_s_time "$@"
+    return
+  fi
   set_wrk_argv "$scenario" "$name"
   # The most pipe descriptors held while wrk runs.
   local most_file="$out/$name/most"
@@ -352,12 +438,15 @@ run_wrk() {   # scenario server round seconds -> appends to runs.csv (round 0: w
 # Syscalls per request: strace -c -f on the whole server (every thread; the
 # kernel's io-wq workers make no syscalls) while h2load sends a fixed count.
 syscalls_per_request() {
-  local scenario=$1 name=$2 n=${fixed_count[$scenario]} trace="$out/$name/strace.txt" tracer p
+  local scenario=$1 name=$2 n=${fixed_count[$1]-0} trace="$out/$name/strace.txt" tracer p
   local h2=(--h1 -t1 -n "$n" -c "${connections[$scenario]}")
+  local url="http://127.0.0.1:${port[$name]}${path[$scenario]}"
   case "$scenario" in
     close-*) h2+=(-H "Connection: close") ;;
     *-pipe16) h2+=(-m 16) ;;
+    tls-resume-*|tls-close-*) echo "-"; return 0 ;;   # (s_time makes their connections)
   esac
+  [[ "$scenario" != tls-* ]] || url="https://127.0.0.1:${tls_port[$name]}${path[$scenario]}"
   local attach=()
   for p in $(server_pids "$name"); do attach+=(-p "$p"); done
   rm -f "$trace"
@@ -368,7 +457,7 @@ syscalls_per_request() {
     sed "s|^|http://127.0.0.1:${port[$name]}|" "$out/miss-20k.urls" |
       taskset -c 1 h2load "${h2[@]}" -i - >"$out/$name/h2load.txt" 2>&1
   else
-    taskset -c 1 h2load "${h2[@]}" "http://127.0.0.1:${port[$name]}${path[$scenario]}" >"$out/$name/h2load.txt" 2>&1
+    taskset -c 1 h2load "${h2[@]}" "$url" >"$out/$name/h2load.txt" 2>&1
   fi
   kill -INT "$tracer" 2>/dev/null || true
   wait "$tracer" 2>/dev/null || true
@@ -388,13 +477,13 @@ for scenario in ${scenarios//,/ }; do
   [[ "$scenario" != idle && "$scenario" != slow-10m ]] || continue
   echo "== $scenario: ${connections[$scenario]} connections, ${path[$scenario]}, ${rounds} x ${duration}s per server"
   if ((warm_up)); then
-    for name in "${servers[@]}"; do run_wrk "$scenario" "$name" 0 1; done
+    for name in $(servers_of "$scenario"); do run_wrk "$scenario" "$name" 0 1; done
   fi
   for ((round = 1; round <= rounds; round++)); do
-    for name in "${servers[@]}"; do run_wrk "$scenario" "$name" "$round" "$duration"; done
+    for name in $(servers_of "$scenario"); do run_wrk "$scenario" "$name" "$round" "$duration"; done
   done
   if ((trace_syscalls)); then
-    for name in "${servers[@]}"; do syscall_counts[$scenario,$name]=$(syscalls_per_request "$scenario" "$name"); done
+    for name in $(servers_of "$scenario"); do syscall_counts[$scenario,$name]=$(syscalls_per_request "$scenario" "$name"); done
   fi
 done
 
@@ -480,7 +569,7 @@ declare -A rps=()
 failed_guard=0
 for scenario in ${scenarios//,/ }; do
   [[ "$scenario" != idle && "$scenario" != slow-10m ]] || continue
-  for name in "${servers[@]}"; do
+  for name in $(servers_of "$scenario"); do
     rps[$scenario,$name]=$(median_of "$scenario" "$name" 4)
     mbs=$(median_of "$scenario" "$name" 5); p99=$(median_of "$scenario" "$name" 6)
     cpu=$(median_of "$scenario" "$name" 7); errs=$(median_of "$scenario" "$name" 8)
@@ -496,7 +585,8 @@ for scenario in ${scenarios//,/ }; do
       failed_guard=1
     fi
   done
-  echo "$scenario $(ratio "$scenario" nginx) $(ratio "$scenario" lighttpd)" >>"$out/ratios.dat"
+  lighttpd_ratio=0; [[ "$scenario" == tls-* ]] || lighttpd_ratio=$(ratio "$scenario" lighttpd)
+  echo "$scenario $(ratio "$scenario" nginx) $lighttpd_ratio" >>"$out/ratios.dat"
 done
 for name in "${!slow_done[@]}"; do
   echo "slow-10m,$name,${slow_others[$name]:-0},,,,,,${slow_pipes[$name]},complete=${slow_done[$name]} rss_growth_mib=${slow_rss[$name]}" >>"$out/summary.csv"
@@ -548,6 +638,14 @@ has large-64m && target "64 MiB vs nginx" "$(ratio large-64m nginx)" ">=" 1.0
 has close-1k && target "Connection: close vs nginx" "$(ratio close-1k nginx)" ">=" 1.3
 has miss-20k && target "20,000-file misses vs nginx" "$(ratio miss-20k nginx)" ">=" 1.0
 [[ -z "${idle_bytes[ringhttpd]-}" ]] || target "bytes per idle connection" "${idle_bytes[ringhttpd]}" "<=" 2048
+# HTTPS (issue 17): at least nginx's requests/s, at most its CPU per request;
+# on 1 KiB keep-alive, at most 0.8 of it.
+for scenario in tls-ka-1k tls-ka-100k tls-large-1m tls-close-1k tls-resume-1k; do
+  has "$scenario" || continue
+  target "$scenario vs nginx" "$(ratio "$scenario" nginx)" ">=" 1.0
+  limit=1.0; [[ "$scenario" != tls-ka-1k ]] || limit=0.8
+  target "$scenario server CPU / nginx's, same round" "$(ratio "$scenario" nginx 7)" "<=" "$limit"
+done
 if [[ -n "${slow_done[ringhttpd]-}" ]]; then
   target "slow-10m: every download byte-exact (1 = yes)" "$([[ ${slow_done[ringhttpd]} == yes ]] && echo 1 || echo 0)" ">=" 1
   target "slow-10m: most pipe descriptors" "${slow_pipes[ringhttpd]}" "<=" 256

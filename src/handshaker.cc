@@ -106,6 +106,13 @@ HandshakeStep Handshaker::drive(Connection& connection) {
     return HandshakeStep::pending;
   }
   std::string_view output = tls.session.output();
+  if (tls.progress == tls::Progress::done && !output.empty() && tls.session.has_input() &&
+      !tls.kernel_wanted) {
+    // The client's first request came with its Finished: the session
+    // ticket waits in the lent buffer and goes out with the response, in
+    // one SEND (with the kernel's records it must go first, sealed here).
+    return finish(connection);
+  }
   if (!output.empty()) {
     queue_send(connection, output.data(), static_cast<uint32_t>(output.size()));
     return HandshakeStep::pending;  // on_sent goes on
@@ -161,7 +168,9 @@ HandshakeStep Handshaker::finish(Connection& connection) {
   if (tls.session.resumed()) {
     _stats.tls_resumed.fetch_add(1, std::memory_order_relaxed);
   }
-  _buffers.take_back(tls);
+  if (tls.session.output_idle()) {
+    _buffers.take_back(tls);
+  }
   if (tls.kernel_wanted && hand_records_to_kernel(connection)) {
     tls.sealing = RecordSealing::kernel;
     _stats.tls_kernel_records.fetch_add(1, std::memory_order_relaxed);

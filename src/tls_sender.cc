@@ -121,14 +121,19 @@ void TlsSender::queue_read(Connection& connection, unsigned vectors, uint32_t pl
 }
 
 // Without MSG_WAITALL: a slow reader's partial sends complete one by one,
-// so each is progress the send deadline sees.
+// so each is progress the send deadline sees. The last records before a
+// plain close go with MSG_MORE, so they leave with the close's FIN in one
+// segment, as on cleartext (sender.cc): the client wakes once for the
+// response, its close_notify and the FIN.
 void TlsSender::queue_send(Connection& connection) {
   TlsConnection& tls = *connection.tls;
   std::string_view output = tls.session.output();
   tls.send_bytes = static_cast<uint32_t>(output.size());
   ++connection.exchange->send.chain_pending;
+  bool fin_follows = connection.exchange->send.records_done && client_closes_cleanly(connection) &&
+                     !tls.session.has_input();
   io_uring_prep_send(_ops.queue(connection, Op::tls_send), connection.fd, output.data(), output.size(),
-                     MSG_NOSIGNAL);
+                     MSG_NOSIGNAL | (fin_follows ? MSG_MORE : 0));
 }
 
 void TlsSender::progress(Connection& connection) {

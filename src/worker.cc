@@ -180,8 +180,19 @@ void Worker::dispatch(const io_uring_cqe& cqe) {
     case Op::close_file: break;
     case Op::log_write: _log.on_write(result); break;
     case Op::log_writev: _log.on_writev(result); break;
-    case Op::handshake_recv: _flow.after_handshake(*c, _handshaker.on_recv(*c, cqe)); break;
-    case Op::handshake_send: _flow.after_handshake(*c, _handshaker.on_sent(*c, result)); break;
+    // What a handshake step queues (a flight, or the first response) is
+    // submitted at once: the step's crypto took hundreds of microseconds,
+    // and the rest of the batch, other handshakes perhaps, would hold it
+    // back. 64 clients making a full handshake per request: 1,257 to 1,388
+    // requests/s (bench/RESULTS.md).
+    case Op::handshake_recv:
+      _flow.after_handshake(*c, _handshaker.on_recv(*c, cqe));
+      _ops.submit_now();
+      break;
+    case Op::handshake_send:
+      _flow.after_handshake(*c, _handshaker.on_sent(*c, result));
+      _ops.submit_now();
+      break;
     case Op::recv: _flow.after_input(*c, _input.on_recv(*c, cqe)); break;
     case Op::revalidate: _flow.after_resolve(*c, _resolver.on_revalidate(*c, result)); break;
     case Op::open: _flow.after_resolve(*c, _resolver.on_open(*c, result)); break;

@@ -48,7 +48,7 @@ void TicketKeys::attach(SSL_CTX* context) {
 int TicketKeys::callback(SSL* ssl, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
                          EVP_MAC_CTX* mac, int encrypt) {
   auto* keys = static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
-  return keys == nullptr ? -1 : keys->on_ticket(name, iv, cipher, mac, encrypt);
+  return keys == nullptr ? -1 : keys->on_ticket(name, iv, cipher, mac, encrypt, SSL_version(ssl) == TLS1_3_VERSION);
 }
 
 void TicketKeys::rotate_if_old() {
@@ -63,11 +63,13 @@ void TicketKeys::rotate_if_old() {
   _current = make_key(now);
 }
 
-// Returns 1: done (issue, or opened with the current key); 2: opened with
-// the previous key, renew the ticket; 0: unknown key, full handshake; -1:
-// failure.
+// Returns 1: done (issue, or opened with the current key); 2: opened, and
+// a new ticket goes with the handshake (under the previous key; and always
+// for TLS 1.3, whose clients use a ticket once, RFC 8446 C.4: without a new
+// one, every other connection of such a client was a full handshake, as
+// seen with wrk); 0: unknown key, full handshake; -1: failure.
 int TicketKeys::on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                          EVP_MAC_CTX* mac, int encrypt) {
+                          EVP_MAC_CTX* mac, int encrypt, bool tls13) {
   std::lock_guard lock(_mutex);
   rotate_if_old();
   if (encrypt == 1) {
@@ -94,7 +96,7 @@ int TicketKeys::on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_
       !set_mac_key(mac, key->mac_key)) {
     return -1;
   }
-  return key == &_current ? 1 : 2;
+  return key == &_current && !tls13 ? 1 : 2;
 }
 
 }  // namespace ringhttpd::tls

@@ -38,7 +38,7 @@ class TicketKeys {
   static int callback(SSL* ssl, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
                       EVP_MAC_CTX* mac, int encrypt);
   int on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
-                int encrypt);
+                int encrypt, bool tls13);
   void rotate_if_old();
   static Key make_key(std::chrono::steady_clock::time_point now);
 

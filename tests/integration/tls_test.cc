@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -182,7 +183,7 @@ TEST_F(TlsTest, CurlAndPythonVerifyAndFetch) {
                                   "    print(response.status, len(body), hashlib.sha256(body).hexdigest())\n");
   std::string listing = keys.path() + "/python.out";
   auto [python_status, python_errors] =
-      run_command({"/bin/sh", "-c", "python3 " + script + " " + ca.ca_file() + " " +
+      run_command({"/bin/sh", "-c", "/usr/bin/python3 " + script + " " + ca.ca_file() + " " +
                                    std::to_string(server.tls_port()) + " > " + listing});
   EXPECT_EQ(python_status, 0) << python_errors;
   std::string printed = read_file(listing);
@@ -346,6 +347,18 @@ TEST_F(TlsTest, SessionsResumeAcrossWorkers) {
     Client again(server.tls_port(), options);
     EXPECT_EQ(SSL_session_reused(again.ssl()), 1) << i;
     EXPECT_EQ(again.get("/4k.bin").status, 200);
+    // TLS 1.3 clients use a ticket once (RFC 8446 C.4): a resumed
+    // connection brings a new one, or the client's next is a full handshake.
+    SSL_SESSION* renewed = again.session();
+    const unsigned char* old_bytes = nullptr;
+    const unsigned char* new_bytes = nullptr;
+    size_t old_length = 0;
+    size_t new_length = 0;
+    SSL_SESSION_get0_ticket(ticket, &old_bytes, &old_length);
+    SSL_SESSION_get0_ticket(renewed, &new_bytes, &new_length);
+    EXPECT_TRUE(new_length != old_length || std::memcmp(new_bytes, old_bytes, old_length) != 0)
+        << "no new ticket after resuming, " << i;
+    SSL_SESSION_free(renewed);
   }
   for (int version : {TLS1_2_VERSION}) {
     TlsOptions options = verified();
