@@ -49,7 +49,7 @@
 # certificate, same TLS 1.2/1.3 ciphers and TLS 1.3 suites, nginx with
 # ssl_session_cache and tickets, and kTLS asked for where the kernel has
 # it): tls-ka-1k, tls-ka-100k (keep-alive, 64 connections), tls-large-1m
-# (16), tls-close-1k (4 clients of openssl s_time making a new connection
+# (16), tls-close-1k (16 clients of openssl s_time making a new connection
 # with a full handshake for each HTTP/1.0 request: full handshakes per
 # second), tls-resume-1k (the same, resuming their first session: resumed
 # handshakes per second). (wrk with Connection: close resumes its session
@@ -314,7 +314,7 @@ grep -h "TLS:" "$out/ringhttpd/start.log" || true
 # ---------------------------------------------------------------- measuring
 declare -A connections=([ka-1k]=64 [ka-6k]=64 [ka-10k]=64 [ka-100k]=64 [ka-1k-pipe16]=64
                         [large-1m]=16 [large-1m-128]=128 [large-1m-1k]=1024 [large-64m]=4 [close-1k]=64 [miss-20k]=64
-                        [tls-ka-1k]=64 [tls-ka-100k]=64 [tls-large-1m]=16 [tls-close-1k]=4 [tls-resume-1k]=4)
+                        [tls-ka-1k]=64 [tls-ka-100k]=64 [tls-large-1m]=16 [tls-close-1k]=16 [tls-resume-1k]=16)
 declare -A path=([ka-1k]=/1k.bin [ka-6k]=/6k.bin [ka-10k]=/10k.bin [ka-100k]=/100k.bin
                  [ka-1k-pipe16]=/1k.bin [large-1m]=/1m.bin [large-1m-128]=/1m.bin [large-1m-1k]=/1m.bin [large-64m]=/64m.bin
                  [close-1k]=/1k.bin [miss-20k]=/files/
