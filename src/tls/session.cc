@@ -78,23 +78,30 @@ BIO_METHOD* Session::methods() {
   return made;
 }
 
-Session::Session(std::shared_ptr<const ContextSet> contexts) : _contexts(std::move(contexts)) {
+Session::Session(std::shared_ptr<const ContextSet> contexts) : _contexts(std::move(contexts)) {}
+
+// On the first bytes, not at accept: a client that connects and sends
+// nothing costs no SSL object (about 8 KiB with its BIO).
+bool Session::start() {
   _ssl = SSL_new(_contexts->default_context());
   BIO* bio = _ssl != nullptr ? BIO_new(methods()) : nullptr;
   if (bio == nullptr) {
     SSL_free(_ssl);
-    throw std::runtime_error("TLS: cannot make a session: " + last_openssl_error());
+    _ssl = nullptr;
+    ERR_clear_error();
+    return false;
   }
   BIO_set_data(bio, this);
   SSL_set_bio(_ssl, bio, bio);  // one BIO, both directions; the SSL owns it
   SSL_set_app_data(_ssl, this);  // for the keylog callback (context_set.cc)
   SSL_set_accept_state(_ssl);
+  return true;
 }
 
 Session::~Session() { SSL_free(_ssl); }
 
 std::string_view Session::server_name() const {
-  const char* name = SSL_get_servername(_ssl, TLSEXT_NAMETYPE_host_name);
+  const char* name = _ssl != nullptr ? SSL_get_servername(_ssl, TLSEXT_NAMETYPE_host_name) : nullptr;
   return name == nullptr ? std::string_view() : std::string_view(name);
 }
 
@@ -144,7 +151,7 @@ void Session::keep_unread() {
 }
 
 bool Session::has_input() const {
-  return _stash_start < _stash_end || _feed_length > 0 || SSL_has_pending(_ssl) == 1;
+  return _stash_start < _stash_end || _feed_length > 0 || (_ssl != nullptr && SSL_has_pending(_ssl) == 1);
 }
 
 int Session::bio_read(BIO* bio, char* destination, int length) {
@@ -428,6 +435,10 @@ Progress Session::handshake() {
     return Progress::done;
   }
   if (_failure != Failure::none) {
+    return Progress::failed;
+  }
+  if (_ssl == nullptr && !start()) {
+    _failure = Failure::protocol;  // no memory for the session
     return Progress::failed;
   }
   int result = SSL_do_handshake(_ssl);

@@ -59,7 +59,7 @@ enum class Progress : uint8_t {
 class Session {
  public:
   // A handshake under `contexts`, held until the session ends (its SNI
-  // callback reads it).
+  // callback reads it). OpenSSL's part is made by the first handshake().
   explicit Session(std::shared_ptr<const ContextSet> contexts);
   ~Session();
   Session(const Session&) = delete;
@@ -88,10 +88,9 @@ class Session {
   Progress handshake();
   bool handshake_done() const { return _handshake_done; }
   Failure failure() const { return _failure; }
-  bool resumed() const { return SSL_session_reused(_ssl) == 1; }
+  bool resumed() const { return _ssl != nullptr && SSL_session_reused(_ssl) == 1; }
   std::string_view server_name() const;  // the SNI name, or empty
-  int version() const { return SSL_version(_ssl); }
-  const char* cipher_name() const { return SSL_get_cipher_name(_ssl); }
+  int version() const { return _ssl != nullptr ? SSL_version(_ssl) : 0; }
 
   // ---- Application data ----
   // Plaintext from what was fed: bytes read (> 0); 0: more input needed
@@ -100,7 +99,9 @@ class Session {
   long read(char* destination, size_t room);
   // The client asked for a KeyUpdate (TLS 1.3): ours goes before the next
   // records, through send_key_update() with output attached.
-  bool key_update_due() const { return SSL_get_key_update_type(_ssl) != SSL_KEY_UPDATE_NONE; }
+  bool key_update_due() const {
+    return _ssl != nullptr && SSL_get_key_update_type(_ssl) != SSL_KEY_UPDATE_NONE;
+  }
   bool send_key_update();
 
   // Plaintext into records in the output buffer: returns how much fitted.
@@ -132,6 +133,7 @@ class Session {
   static int bio_read(BIO* bio, char* destination, int length);
   static long bio_ctrl(BIO* bio, int command, long number, void* pointer);
   static BIO_METHOD* methods();
+  bool start();
   Failure classify_failure(int ssl_error) const;
   int write_record_from_openssl(const char* bytes, size_t length);
   uint32_t open_record_room() const;

@@ -179,6 +179,12 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+long resident_kib(pid_t pid) {
+  std::string status = slurp("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
+}
+
 void expect_clean_stderr(const std::string& text) {
   for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
                              "stale completion", "io_uring_enter"}) {

@@ -34,6 +34,9 @@ std::string read_file(const std::string& path);
 // The text's lines, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
 
+// The resident memory of a process, in KiB (-1 when it has gone).
+long resident_kib(pid_t pid);
+
 // No sanitizer report, no alert: what every test's server must leave behind.
 void expect_clean_stderr(const std::string& text);
 

@@ -181,12 +181,6 @@ TEST_F(ResilienceTest, IoWorkerThreadsStayBoundedWithManySlowReaders) {
   EXPECT_GT(threads_under_a_burst(root, {"--io-threads", "4096"}), 2 + 1 + 1);
 }
 
-long resident_kib(pid_t pid) {
-  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-  size_t at = status.find("VmRSS:");
-  return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
-}
-
 // `count` requests over `threads` clients: half on fresh connections that
 // close after one request, half on keep-alive connections.
 void churn(uint16_t port, int count, int threads) {

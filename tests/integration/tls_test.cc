@@ -331,6 +331,39 @@ TEST_F(TlsTest, AThousandIdleHandshakesLeaveAnHonestClientServed) {
   setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+// A connection to the TLS port that sends nothing holds no TLS session
+// (before: OpenSSL's, about 10 KiB each, from the accept).
+TEST_F(TlsTest, SilentConnectionsHoldNoSession) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan's allocator and quarantine hide what a connection takes";
+#endif
+  constexpr int count = 1000;
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_max < 2 * count + 200) {
+    GTEST_SKIP() << "RLIMIT_NOFILE's hard limit is " << limit.rlim_max;
+  }
+  rlimit raised{std::min<rlim_t>(limit.rlim_max, 4 * count), limit.rlim_max};
+  setrlimit(RLIMIT_NOFILE, &raised);
+  {
+    ServerProcess server(root.path(), tls_args({"--workers", "1", "--max-connections", "2000"}));
+    Client warm(server.tls_port(), verified());
+    EXPECT_EQ(warm.get("/4k.bin").body, small);
+    std::this_thread::sleep_for(1200ms);
+    long baseline = resident_kib(server.pid());
+    std::vector<std::unique_ptr<Client>> silent;
+    for (int i = 0; i < count; ++i) {
+      silent.push_back(std::make_unique<Client>(server.tls_port()));
+    }
+    std::this_thread::sleep_for(1000ms);
+    long peak = resident_kib(server.pid());
+    EXPECT_LT((peak - baseline) * 1024 / count, 3 * 1024)
+        << "bytes per connection; RSS " << baseline << " -> " << peak << " KiB";
+    EXPECT_EQ(server.stop(), 0);
+  }
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 // A ticket from one connection resumes on the others, whichever of the
 // two workers (SO_REUSEPORT spreads them) each lands on.
 TEST_F(TlsTest, SessionsResumeAcrossWorkers) {
