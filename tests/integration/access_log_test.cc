@@ -264,7 +264,7 @@ TEST_F(AccessLogTest, AClientGoneBeforeItsResponseIsLoggedAs499) {
   EXPECT_EQ(warm.get("/a.txt").body, "a");  // cached: answered with one SENDMSG
   // Stopped, the server cannot answer first: the kernel completes each
   // connection and takes its request, then its reset.
-  kill(server.pid(), SIGSTOP);
+  stop_process(server.pid());
   for (int i = 0; i < 20; ++i) {
     Client client(server.port());
     client.send("GET /a.txt?gone HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -185,6 +185,24 @@ long resident_kib(pid_t pid) {
   return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
 }
 
+void stop_process(pid_t pid) {
+  kill(pid, SIGSTOP);
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (int wait = 0; wait < 2000; ++wait) {
+    bool all_stopped = true;
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::string stat = slurp(task.path().string() + "/stat");
+      size_t state = stat.rfind(") ");
+      all_stopped &= state != std::string::npos && stat[state + 2] == 'T';
+    }
+    if (all_stopped) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  throw std::runtime_error("process " + std::to_string(pid) + " did not stop");
+}
+
 void expect_clean_stderr(const std::string& text) {
   for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "runtime error:",
                              "stale completion", "io_uring_enter"}) {

@@ -37,6 +37,11 @@ std::vector<std::string> lines_of(const std::string& text);
 // The resident memory of a process, in KiB (-1 when it has gone).
 long resident_kib(pid_t pid);
 
+// SIGSTOP, returning once every thread of the process is stopped: kill()
+// only queues the signal, and on a busy machine a worker can still answer
+// a request meanwhile.
+void stop_process(pid_t pid);
+
 // No sanitizer report, no alert: what every test's server must leave behind.
 void expect_clean_stderr(const std::string& text);
 
