@@ -97,7 +97,9 @@ void Closer::close_after_response(Connection& connection) {
 // RFC 8446 6.1: a TLS connection says it is closing its side. The alert
 // is sealed here (user sealing), or handed to the kernel's records as a
 // record of type alert. Hard-linked: the CLOSE or SHUTDOWN behind it goes
-// on even if the send fails.
+// on even if the send fails. MSG_DONTWAIT: a client that stopped reading
+// (its window shut) would otherwise hold the send, and the close behind
+// it, with no deadline; then it gets no alert, as after any cut.
 void Closer::queue_close_notify(Connection& connection) {
   TlsConnection* tls = connection.tls;
   if (tls == nullptr || !tls->session.handshake_done() || tls->close_notify_sent) {
@@ -129,7 +131,7 @@ void Closer::queue_close_notify(Connection& connection) {
   message.msg_iovlen = 1;
   _ops.reserve(2);
   io_uring_sqe* sqe = _ops.queue(connection, Op::close_notify);
-  io_uring_prep_sendmsg(sqe, connection.fd, &message, MSG_NOSIGNAL);
+  io_uring_prep_sendmsg(sqe, connection.fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
   sqe->flags |= IOSQE_IO_HARDLINK;
 }
 

@@ -188,7 +188,9 @@ bool Handshaker::hand_records_to_kernel(Connection& connection) {
   auto [keys, length] = sealer.kernel_keys();
   if (setsockopt(connection.fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") != 0 ||
       setsockopt(connection.fd, SOL_TLS, TLS_TX, keys, length) != 0) {
-    if (!_kernel_refusal_logged) {
+    // A client that already left (ENOTCONN after its FIN) says nothing of kTLS.
+    bool clients_doing = errno == ENOTCONN || errno == ECONNRESET || errno == EPIPE;
+    if (!_kernel_refusal_logged && !clients_doing) {
       log_warn("ringhttpd: worker %u: kTLS refused for %s: %s; sealing in user space", _worker,
                tls::aead_name(sealer.aead()), strerror(errno));
       _kernel_refusal_logged = true;

@@ -60,11 +60,17 @@ void Input::make_room(Exchange& exchange, bool enlarge) {
 
 // As much plaintext as the exchange has room for. The session keeps what
 // does not fit (and copies what it has not read out of the receive buffer).
+//
+// A request that came with the client's close_notify is answered: the end
+// counts once the bytes before it are used up. A KeyUpdate the client asks
+// for cannot be answered where the kernel seals the records (it keeps its
+// keys: src/tls/OPENSSL.md), and RFC 8446 4.6.3 allows no record before
+// ours: such a connection ends.
 Input::Pulled Input::pull(Connection& connection, bool enlarge) {
   tls::Session& session = connection.tls->session;
   uint32_t added = 0;
-  bool closed = false;
-  while (session.has_input()) {
+  bool closed = session.reading_ended();
+  while (!closed && session.has_input()) {
     Exchange& exchange = connection.exchange != nullptr ? *connection.exchange : _exchanges.acquire(connection);
     make_room(exchange, enlarge && added == 0);
     uint32_t room = exchange.in_capacity - exchange.in_end;
@@ -81,7 +87,10 @@ Input::Pulled Input::pull(Connection& connection, bool enlarge) {
       connection.discard_body_bytes == 0 && !connection.exchange->reading_chunked_body) {
     _exchanges.release(connection);  // a partial record: nothing to hold yet
   }
-  return closed ? Pulled::closed : added > 0 ? Pulled::bytes : Pulled::nothing;
+  if (connection.tls->sealing == RecordSealing::kernel && session.key_update_due()) {
+    return Pulled::closed;
+  }
+  return added > 0 ? Pulled::bytes : closed ? Pulled::closed : Pulled::nothing;
 }
 
 InputStep Input::on_recv(Connection& connection, const io_uring_cqe& cqe) {

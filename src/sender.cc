@@ -13,8 +13,29 @@ namespace {
 // Connection: close exchange instead of 10, as nginx's corked close).
 // Never on a connection that stays open: there MSG_MORE on the last bytes
 // holds them back for 200 ms (see more_follows_range).
+// Not on a connection whose records the kernel seals: its tls ULP keeps
+// the last record open for the MSG_MORE, and a close pushes an open record
+// only when a writer waits for it, else drops it (src/tls/OPENSSL.md,
+// "The kernel's tls ULP").
 int fin_follows_flag(const Connection& connection) {
-  return client_closes_cleanly(connection) ? MSG_MORE : 0;
+  return client_closes_cleanly(connection) && connection.tls == nullptr ? MSG_MORE : 0;
+}
+
+// The kernel's tls ULP refuses a send with MSG_WAITALL (EOPNOTSUPP: it
+// takes MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL and MSG_EOR only), which a
+// linked SEND needs (splice_transport.h). So on such a connection a piece
+// goes alone by SENDMSG, whose short sends go on from where they stopped,
+// and the range's first chunk is queued once it is out.
+bool pieces_by_message(const Connection& connection) { return connection.tls != nullptr; }
+
+// A piece as the whole of exchange.space->message.
+void set_message(Exchange& exchange, std::string_view bytes) {
+  exchange.space->vectors[0] = {const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr& message = exchange.space->message;
+  message = {};
+  message.msg_iov = exchange.space->vectors;
+  message.msg_iovlen = 1;
+  exchange.send.message_left = static_cast<uint32_t>(bytes.size());
 }
 
 // Where the first piece of a response goes out from: scratch, or, when
@@ -46,6 +67,11 @@ SendStep Sender::start(Connection& connection) {
     exchange.send.range_index = 0;
     exchange.send.closing_piece_sent = true;
     std::string_view head = first_piece(exchange);
+    if (pieces_by_message(connection)) {
+      set_message(exchange, head);
+      _transport.queue_message(connection, fin_follows_flag(connection));
+      return SendStep::pending;
+    }
     _transport.queue_bytes(connection, head.data(), static_cast<uint32_t>(head.size()),
                            fin_follows_flag(connection), false);
     return SendStep::pending;
@@ -127,16 +153,34 @@ SendStep Sender::queue_next_piece(Connection& connection) {
     }
   }
   _transport.reserve_piece_and_chunk();
+  std::string_view piece;
   if (piece_bytes > 0) {
-    std::string_view piece = k == 0 ? first_piece(exchange)
-                                    : std::string_view(exchange.scratch + plan.piece_start(k), piece_bytes);
-    _transport.queue_bytes(connection, piece.data(), static_cast<uint32_t>(piece.size()),
-                           range_follows ? MSG_MORE : fin_follows_flag(connection), range_follows);
+    piece = k == 0 ? first_piece(exchange)
+                   : std::string_view(exchange.scratch + plan.piece_start(k), piece_bytes);
   }
+  int piece_flags = range_follows ? MSG_MORE : fin_follows_flag(connection);
   if (range_follows) {
     send.body_offset = plan.ranges[k].first;
     send.body_remaining = plan.ranges[k].length;
     send.range_index = static_cast<uint8_t>(k + 1);
+  }
+  if (pieces_by_message(connection)) {
+    if (!piece.empty()) {
+      set_message(exchange, piece);
+      _transport.queue_message(connection, piece_flags);
+      return SendStep::pending;  // advance() queues the range's first chunk once it is out
+    }
+    if (!range_follows) {
+      return SendStep::done;
+    }
+    _transport.queue_file_chunk(connection, exchange.served().fd, more_follows_range(connection));
+    return SendStep::pending;
+  }
+  if (!piece.empty()) {
+    _transport.queue_bytes(connection, piece.data(), static_cast<uint32_t>(piece.size()), piece_flags,
+                           range_follows);
+  }
+  if (range_follows) {
     _transport.queue_file_chunk(connection, exchange.served().fd, more_follows_range(connection));
   }
   return SendStep::pending;

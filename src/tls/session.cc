@@ -293,7 +293,10 @@ void Session::after_read(uint32_t got) {
       open_record();
     }
     uint32_t room = open_record_room();
-    assert(room > 0);
+    if (room == 0) {
+      seal_open();  // filled to the brim by append(): plan_read() laid out the next one
+      continue;
+    }
     uint32_t take = std::min(room, got);
     _open_length += take;
     got -= take;
@@ -478,6 +481,7 @@ long Session::read(char* destination, size_t room) {
   if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
     return 0;  // (WANT_WRITE: an alert or ticket found no output buffer)
   }
+  _reading_ended = true;
   return -1;  // close_notify (SSL_ERROR_ZERO_RETURN), or a broken record
 }
 

@@ -97,6 +97,9 @@ class Session {
   // (or room is 0); -1: the client closed (close_notify) or broke the
   // stream.
   long read(char* destination, size_t room);
+  // read() said -1: the client sent close_notify (or a broken record), and
+  // nothing more will come.
+  bool reading_ended() const { return _reading_ended; }
   // The client asked for a KeyUpdate (TLS 1.3): ours goes before the next
   // records, through send_key_update() with output attached.
   bool key_update_due() const {
@@ -159,6 +162,7 @@ class Session {
   RecordSealer _sealer;
   uint8_t _next_type = 0;       // content type of OpenSSL's next write; 0: data
   bool _seal_failed = false;
+  bool _reading_ended = false;
 };
 
 }  // namespace ringhttpd::tls

@@ -11,6 +11,8 @@
 #include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -154,6 +156,23 @@ TEST_F(TlsTest, ConnectionCloseEndsWithCloseNotify) {
     EXPECT_TRUE(client.close_notify_received()) << path;
     EXPECT_NE(all.find("\r\n\r\n"), std::string::npos) << path;
   }
+}
+
+// RFC 8446 6.1: a client may close its side (close_notify) and still read
+// the answer to what it sent before.
+TEST_F(TlsTest, ARequestSentWithTheClientsCloseNotifyIsAnswered) {
+  ServerProcess server(root.path(), tls_args());
+  Client client(server.tls_port(), verified());
+  int cork = 1;  // the request and the close_notify in one segment: one receive
+  setsockopt(client.fd(), IPPROTO_TCP, TCP_CORK, &cork, sizeof cork);
+  client.send("GET /4k.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_EQ(SSL_shutdown(client.ssl()), 0);  // close_notify sent, the socket still open
+  cork = 0;
+  setsockopt(client.fd(), IPPROTO_TCP, TCP_CORK, &cork, sizeof cork);
+  Response response = client.read_response();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, small);
+  EXPECT_TRUE(client.closed_by_peer(5000ms)) << "nothing more comes from a client that closed";
 }
 
 TEST_F(TlsTest, CurlAndPythonVerifyAndFetch) {

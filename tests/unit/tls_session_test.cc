@@ -359,6 +359,32 @@ TEST_F(TlsSessionTest, ShortReadsAndPiecesShareRecords) {
   server.detach_output();
 }
 
+// A record filled to the brim by append() (a piece ending exactly at 16 KiB)
+// is sealed before a planned read lays out the next one.
+TEST_F(TlsSessionTest, ARecordFilledExactlyIsSealedBeforeAPlannedRead) {
+  Session server(contexts);
+  Client client;
+  ASSERT_TRUE(handshake(server, client));
+  std::vector<char> buffer(output_capacity);
+  server.attach_output(buffer.data(), output_capacity);
+  std::string piece = random_text(max_record_payload, 4);
+  ASSERT_EQ(server.append(piece.data(), static_cast<uint32_t>(piece.size())), piece.size());
+  std::string file = random_text(20000, 5);
+  iovec vectors[4];
+  uint32_t planned = 0;
+  unsigned count = server.plan_read(file.size(), vectors, 4, planned);
+  ASSERT_GE(count, 1u);
+  size_t copied = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    std::memcpy(vectors[i].iov_base, file.data() + copied, vectors[i].iov_len);
+    copied += vectors[i].iov_len;
+  }
+  server.after_read(planned);
+  to_client(server, client);
+  EXPECT_TRUE(same_bytes(client_reads(client), piece + file.substr(0, planned)));
+  server.detach_output();
+}
+
 // RFC 8446 4.6.3: asked for a KeyUpdate, the server sends its own before
 // its next records, and seals those under the next keys.
 TEST_F(TlsSessionTest, AKeyUpdateTheClientAsksForIsAnswered) {
