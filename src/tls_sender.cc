@@ -1,6 +1,7 @@
 #include "src/tls_sender.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cassert>
@@ -92,6 +93,22 @@ SendStep TlsSender::fill(Connection& connection) {
     if (vectors == 0) {
       break;  // the buffer is full: send it first
     }
+    // From the page cache at once when the bytes are there (RWF_NOWAIT
+    // never blocks: it says EAGAIN instead), else by a READV through the
+    // ring, which may wait for the disk on an io-wq thread.
+    ssize_t got = preadv2(exchange.served().fd, exchange.space->vectors, static_cast<int>(vectors),
+                          static_cast<off_t>(send.body_offset), RWF_NOWAIT);
+    if (got > 0) {
+      took_from_file(connection, static_cast<uint32_t>(got));
+      continue;
+    }
+    if (got == 0) {
+      send.file_ended_early = true;  // truncated since the STATX
+      return SendStep::file_shrank;
+    }
+    if (errno != EAGAIN && errno != EOPNOTSUPP) {
+      return SendStep::failed;
+    }
     queue_read(connection, vectors, planned);
     return SendStep::pending;
   }
@@ -154,14 +171,18 @@ SendStep TlsSender::on_read(Connection& connection, int result) {
     send.file_ended_early = true;  // truncated since the STATX
     return SendStep::file_shrank;
   }
-  auto got = static_cast<uint32_t>(result);
-  assert(got <= send.read_asked);
+  assert(static_cast<uint32_t>(result) <= send.read_asked);
+  took_from_file(connection, static_cast<uint32_t>(result));
+  progress(connection);
+  return fill(connection);
+}
+
+void TlsSender::took_from_file(Connection& connection, uint32_t got) {
+  SendProgress& send = connection.exchange->send;
   connection.tls->session.after_read(got);
   send.body_offset += got;
   send.body_remaining -= got;
   send.body_in_records += got;
-  progress(connection);
-  return fill(connection);
 }
 
 SendStep TlsSender::on_sent(Connection& connection, int result) {

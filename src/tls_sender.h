@@ -3,8 +3,9 @@
 // whose records are sealed in user space. The plan's bytes go into records
 // in a lent output buffer (tls_buffers.h) in their order: batched responses
 // first, then each piece of scratch and each range of the body. Bytes in
-// memory are copied in; file bytes are read by one READV straight into the
-// records' payloads and sealed where they lie. A full buffer is sent with
+// memory are copied in; file bytes are read straight into the records'
+// payloads (from the page cache with one non-blocking preadv2 when they are
+// there, else by a READV through the ring) and sealed where they lie. A full buffer is sent with
 // one SEND, and filling goes on when it is out, so a connection holds at
 // most one buffer, and a slow reader holds it while it reads.
 //
@@ -42,6 +43,8 @@ class TlsSender {
   SendStep fill(Connection& connection);
   bool append(Connection& connection, const char* bytes, uint32_t length, uint32_t& done);
   void queue_read(Connection& connection, unsigned vectors, uint32_t planned);
+  // `got` bytes of the file came into the planned records.
+  void took_from_file(Connection& connection, uint32_t got);
   void queue_send(Connection& connection);
   void progress(Connection& connection);
 

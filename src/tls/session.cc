@@ -207,6 +207,19 @@ void Session::consume_output(size_t length) {
   }
 }
 
+// A new record only where it can be whole (16 KiB, or all that is left to
+// put in), unless the buffer is empty: a short record in the middle of a
+// body costs the client a decryption of its own (with a record's worth of
+// room less than a buffer's end, wrk spent 40% more CPU per 1 MiB body).
+bool Session::worth_a_record(uint64_t left) const {
+  uint32_t overhead = _sealer.prefix_bytes() + _sealer.suffix_bytes();
+  if (_out_capacity < _out_end + overhead + 1) {
+    return false;
+  }
+  uint32_t room = std::min(max_record_payload, _out_capacity - _out_end - overhead);
+  return _out_end == 0 || room >= std::min<uint64_t>(max_record_payload, left);
+}
+
 uint32_t Session::open_record_room() const {
   uint32_t overhead = _sealer.prefix_bytes() + _sealer.suffix_bytes();
   uint32_t used = _record_open ? _open_length : 0;
@@ -242,8 +255,8 @@ uint32_t Session::append(const char* bytes, uint32_t length) {
   uint32_t taken = 0;
   while (taken < length) {
     if (!_record_open) {
-      if (open_record_room() == 0 && _out_end > 0) {
-        break;
+      if (!worth_a_record(length - taken)) {
+        break;  // the rest goes in whole records after the send
       }
       open_record();
     }
@@ -278,6 +291,9 @@ unsigned Session::plan_read(uint64_t want, iovec* vectors, unsigned max_vectors,
       record_at += overhead + used;  // full: the next record starts after it
       used = 0;
       continue;
+    }
+    if (used == 0 && record_at > 0 && payload_most < std::min<uint64_t>(max_record_payload, want - planned)) {
+      break;  // no room for a whole record: it goes after the send
     }
     auto take = static_cast<uint32_t>(std::min<uint64_t>(payload_most - used, want - planned));
     vectors[count++] = {_out + record_at + _sealer.prefix_bytes() + used, take};

@@ -140,6 +140,7 @@ class Session {
   Failure classify_failure(int ssl_error) const;
   int write_record_from_openssl(const char* bytes, size_t length);
   uint32_t open_record_room() const;
+  bool worth_a_record(uint64_t left) const;
   void open_record();
 
   std::shared_ptr<const ContextSet> _contexts;

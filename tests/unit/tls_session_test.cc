@@ -385,6 +385,59 @@ TEST_F(TlsSessionTest, ARecordFilledExactlyIsSealedBeforeAPlannedRead) {
   server.detach_output();
 }
 
+// A body goes in whole 16 KiB records, buffer after buffer: none short in
+// the middle, where the buffer's end would cut one (each costs the client a
+// decryption of its own). Only the last record of the body is short.
+TEST_F(TlsSessionTest, ABodyGoesInWholeRecordsAcrossBuffers) {
+  Session server(contexts);
+  Client client;
+  ASSERT_TRUE(handshake(server, client));
+  // The worker's buffer: four records and a head's room (src/tls_buffers.h).
+  std::vector<char> buffer(4 * (max_record_payload + 29) + 2048);
+  server.attach_output(buffer.data(), static_cast<uint32_t>(buffer.size()));
+  std::string head(300, 'h');
+  std::string body = random_text(1024 * 1024 + 5, 6);
+  std::vector<size_t> plaintext_sizes;
+  std::string received;
+  uint32_t head_done = server.append(head.data(), static_cast<uint32_t>(head.size()));
+  ASSERT_EQ(head_done, head.size());
+  for (size_t at = 0; at < body.size();) {
+    iovec vectors[8];
+    uint32_t planned = 0;
+    unsigned count = server.plan_read(body.size() - at, vectors, 8, planned);
+    if (count > 0) {
+      size_t copied = 0;
+      for (unsigned i = 0; i < count; ++i) {
+        std::memcpy(vectors[i].iov_base, body.data() + at + copied, vectors[i].iov_len);
+        copied += vectors[i].iov_len;
+      }
+      server.after_read(planned);
+      at += planned;
+      continue;
+    }
+    server.seal_open();  // full: "sent", its records counted
+    std::string_view output = server.output();
+    for (size_t record = 0; record + 5 <= output.size();) {
+      size_t length = (static_cast<unsigned char>(output[record + 3]) << 8) |
+                      static_cast<unsigned char>(output[record + 4]);
+      plaintext_sizes.push_back(length - (server.sealer().prefix_bytes() - 5) -
+                                server.sealer().suffix_bytes());
+      record += 5 + length;
+    }
+    to_client(server, client);
+    received += client_reads(client);
+  }
+  server.seal_open();
+  to_client(server, client);
+  received += client_reads(client);
+  EXPECT_TRUE(same_bytes(received, head + body));
+  ASSERT_GE(plaintext_sizes.size(), 56u);  // (the last buffer's are not counted)
+  for (size_t i = 0; i < plaintext_sizes.size(); ++i) {
+    EXPECT_EQ(plaintext_sizes[i], max_record_payload) << "record " << i;
+  }
+  server.detach_output();
+}
+
 // RFC 8446 4.6.3: asked for a KeyUpdate, the server sends its own before
 // its next records, and seals those under the next keys.
 TEST_F(TlsSessionTest, AKeyUpdateTheClientAsksForIsAnswered) {
