@@ -74,7 +74,7 @@ struct SendProgress {
   bool waiting_for_pipe = false;  // in the sender's queue of pipe waiters
   bool first_in_line = false;     // taken off that queue: the next pipe is its
   bool batched = false;           // went into the batch: a later response carries it
-  uint32_t chunk_limit = UINT32_MAX;  // what the socket can take now, when pipes are scarce
+  uint32_t chunk_limit = UINT32_MAX;  // what the socket can take now (socket_room), when pipes are scarce
   uring::Pipe* pipe = nullptr;    // borrowed for one chain at a time
   // TLS with records sealed in user space (tls_sender.h): where the plan
   // stands, in bytes put into records.

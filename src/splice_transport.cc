@@ -44,7 +44,7 @@ uint32_t SpliceTransport::socket_room(const Connection& connection) {
   }
   uint32_t buffer = memory[SK_MEMINFO_SNDBUF];
   uint32_t queued = memory[SK_MEMINFO_WMEM_QUEUED];
-  return buffer > queued ? buffer - queued : 0;
+  return buffer > queued ? (buffer - queued) / 8 * 5 : 0;
 }
 
 void SpliceTransport::queue_writable(Connection& connection) {
