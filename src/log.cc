@@ -1,5 +1,6 @@
 #include "src/log.h"
 
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -7,6 +8,8 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace ringhttpd {
 namespace {
@@ -24,6 +27,21 @@ struct LineBudget {
   unsigned long long lost = 0;        // stderr was full
 };
 thread_local LineBudget budget;
+
+bool journal_priorities = false;
+
+// sd-daemon's SD_ERR, SD_WARNING, SD_INFO.
+const char* priority_prefix(LogLevel level) {
+  if (!journal_priorities) {
+    return "";
+  }
+  switch (level) {
+    case LogLevel::error: return "<3>";
+    case LogLevel::warn: return "<4>";
+    case LogLevel::info: return "<6>";
+  }
+  return "";
+}
 
 int64_t monotonic_ms() {
   timespec now{};
@@ -63,6 +81,15 @@ void write_line(const char* line, size_t bytes) {
 
 }  // namespace
 
+void log_detect_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat err {};
+  unsigned long long device = 0;
+  unsigned long long inode = 0;
+  journal_priorities = stream != nullptr && std::sscanf(stream, "%llu:%llu", &device, &inode) == 2 &&
+                       fstat(STDERR_FILENO, &err) == 0 && err.st_dev == device && err.st_ino == inode;
+}
+
 void log_line(LogLevel level, const char* format, ...) {
   if (static_cast<int>(level) > static_cast<int>(log_threshold) || !spend_one_line()) {
     return;
@@ -70,19 +97,24 @@ void log_line(LogLevel level, const char* format, ...) {
   char line[512];
   if (budget.suppressed > 0 || budget.lost > 0) {
     int length = std::snprintf(line, sizeof line,
-                               "ringhttpd: %llu log lines suppressed (more than %g a second), "
+                               "%sringhttpd: %llu log lines suppressed (more than %g a second), "
                                "%llu lost (stderr full)\n",
-                               budget.suppressed, lines_per_second, budget.lost);
+                               priority_prefix(LogLevel::warn), budget.suppressed, lines_per_second,
+                               budget.lost);
     budget.suppressed = budget.lost = 0;
     write_line(line, static_cast<size_t>(length));
   }
+  const char* prefix = priority_prefix(level);
+  size_t prefix_bytes = std::strlen(prefix);
+  std::memcpy(line, prefix, prefix_bytes);
   va_list args;
   va_start(args, format);
-  int length = std::vsnprintf(line, sizeof line, format, args);
+  int length = std::vsnprintf(line + prefix_bytes, sizeof line - prefix_bytes, format, args);
   va_end(args);
   if (length < 0) {
     return;
   }
+  length += static_cast<int>(prefix_bytes);
   size_t bytes = static_cast<size_t>(length) < sizeof line - 1 ? static_cast<size_t>(length)
                                                                : sizeof line - 2;
   line[bytes] = '\n';

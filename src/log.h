@@ -13,6 +13,14 @@ enum class LogLevel : int { error = 0, warn = 1, info = 2 };
 // Set once at start-up, before any worker starts.
 inline LogLevel log_threshold = LogLevel::warn;
 
+// Under systemd, with stderr connected to the journal (JOURNAL_STREAM names
+// stderr's device and inode), each line starts with its syslog priority
+// ("<3>" error, "<4>" warning, "<6>" info), which journald takes as the
+// entry's priority and strips: `journalctl -p warning` then shows the
+// server's errors and warnings, not all of its lines at the stream's
+// default (info). Call once at start-up.
+void log_detect_journal();
+
 void log_line(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 }  // namespace ringhttpd

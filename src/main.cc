@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "conf/command_line.h"
+#include "src/log.h"
 #include "src/server.h"
 
 #ifdef RINGHTTPD_MIMALLOC
@@ -19,11 +20,12 @@ int main(int argc, char** argv) {
   // delay, 10.3 MB. The steady state frees nothing, so this costs nothing there.
   mi_option_set(mi_option_decommit_delay, 0);
 #endif
+  ringhttpd::log_detect_journal();
   ringhttpd::CommandLine command_line;
   try {
     command_line = ringhttpd::parse_command_line(argc, argv);
   } catch (const ringhttpd::ConfigError& error) {
-    std::fprintf(stderr, "ringhttpd: %s\n", error.what());
+    log_error("ringhttpd: %s", error.what());
     return 2;
   }
   if (command_line.exit_now) {
