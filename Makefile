@@ -18,8 +18,9 @@ DEB_PACKAGES := dpkg-dev help2man
 # bench/load.sh: the peers, the load generators, strace and the chart.
 LOAD_PACKAGES := nginx-light lighttpd wrk nghttp2-client strace gnuplot-nox curl
 # Installed paths as Debian's, and the hardening Debian builds its servers
-# with (dpkg-buildflags: fortified libc calls, full RELRO).
-RELEASE_OPTIONS := --prefix=/usr --sysconfdir=/etc -Dcpp_args=-D_FORTIFY_SOURCE=2 \
+# with (dpkg-buildflags: fortified libc calls, full RELRO). The test build
+# has them too: make test packages it.
+PACKAGE_OPTIONS := --prefix=/usr --sysconfdir=/etc -Dcpp_args=-D_FORTIFY_SOURCE=2 \
                    -Dcpp_link_args=-Wl,-z,relro,-z,now
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
@@ -51,7 +52,7 @@ deb-deps: deps
 	$(call install_missing,$(DEB_PACKAGES))
 
 build-release/build.ninja: | deps
-	meson setup build-release --buildtype=release -Dtests=false $(RELEASE_OPTIONS)
+	meson setup build-release --buildtype=release -Dtests=false $(PACKAGE_OPTIONS)
 
 build: deps build-release/build.ninja
 	ninja -C build-release -j $(JOBS)
@@ -59,7 +60,7 @@ build: deps build-release/build.ninja
 # The units name /usr/bin/ringhttpd: a build-release made with another
 # prefix is reconfigured first.
 deb: deb-deps build-release/build.ninja
-	meson configure build-release $(RELEASE_OPTIONS)
+	meson configure build-release $(PACKAGE_OPTIONS)
 	ninja -C build-release -j $(JOBS)
 	systemd/deb/build-deb.sh build-release
 
@@ -69,7 +70,7 @@ run: build
 	  --access-log build-release/access.log
 
 build-test/build.ninja: | deps
-	meson setup build-test --buildtype=debugoptimized -Dwerror=true --prefix=/usr --sysconfdir=/etc
+	meson setup build-test --buildtype=debugoptimized -Dwerror=true $(PACKAGE_OPTIONS)
 
 build-fuzz/build.ninja: | deps
 	CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized -Dtests=false -Dfuzz=true \
@@ -89,7 +90,7 @@ test: test-deps load-deps deb-deps build-test/build.ninja build-asan/build.ninja
 	  meson test -C build-asan --print-errorlogs --num-processes 1 --timeout-multiplier 3
 	ninja -C build-fuzz -j $(JOBS)
 	meson test -C build-fuzz --suite fuzz --print-errorlogs
-	bench/load.sh --quick --build build-test --guard 0.5
+	bench/load.sh --quick --build build-test --guard 0.5 --no-syscalls
 
 bench-build: deps build-release/build.ninja
 	meson configure build-release -Dtests=true

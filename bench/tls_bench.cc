@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,10 @@ std::shared_ptr<const ContextSet> contexts() {
   static TicketKeys keys(std::chrono::hours(1));
   static std::shared_ptr<const ContextSet> set = [] {
     char dir[] = "/tmp/ringhttpd-tls-bench-XXXXXX";
-    mkdtemp(dir);
+    if (mkdtemp(dir) == nullptr) {
+      std::perror("tls_bench: mkdtemp");
+      std::abort();
+    }
     std::string cert = std::string(dir) + "/c.pem";
     std::string key = std::string(dir) + "/k.pem";
     EVP_PKEY* pkey = EVP_EC_gen("P-256");

@@ -311,6 +311,19 @@ def write_file(box, inside, data):
     os.rename(path + ".new", path)
 
 
+def check_lintian(deb):
+    if shutil.which("lintian") is None:
+        print("lintian: not installed, not checked", flush=True)
+        return
+    # Every tag, down to pedantic and informational ones; overridden tags
+    # (systemd/deb/lintian-overrides, each with its reason) are not shown.
+    result = subprocess.run(["lintian", "--display-info", "--pedantic", "--display-experimental", deb],
+                            capture_output=True, text=True, timeout=300)
+    tags = [line for line in result.stdout.splitlines() if re.match(r"^[EWIPX]: ", line)]
+    check(result.returncode == 0 and not tags, "lintian finds nothing", "\n".join(tags) or result.stderr)
+    passed("lintian --pedantic --display-info: no tag but the overridden one")
+
+
 def install(box, deb):
     inside = "/root/" + os.path.basename(deb)
     shutil.copy(deb, box.path(inside))
@@ -596,6 +609,11 @@ def main():
         if shutil.which(tool) is None:
             skip(f"{tool} is not installed")
     print(f"package: {deb}", flush=True)
+    try:
+        check_lintian(deb)
+    except CheckFailed as failure:
+        print(f"FAIL {failure}", flush=True)
+        return 1
     tarball = cached_rootfs(BASE_PACKAGES + package_depends(deb))
     work = tempfile.mkdtemp(prefix="ringhttpd-package-", dir="/var/tmp")
     box = Container(os.path.join(work, "root"))
