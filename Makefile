@@ -81,6 +81,7 @@ build-asan/build.ninja: | deps
 	  -Db_sanitize=address,undefined -Db_lundef=false -Dmimalloc=disabled
 
 test: test-deps load-deps deb-deps build-test/build.ninja build-asan/build.ninja build-fuzz/build.ninja
+	meson configure build-test $(PACKAGE_OPTIONS)
 	ninja -C build-test -j $(JOBS)
 	meson test -C build-test --print-errorlogs --num-processes 1
 	systemd/deb/build-deb.sh build-test

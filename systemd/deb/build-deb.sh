@@ -27,7 +27,8 @@ arch=$(dpkg --print-architecture)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-root="$work/root"
+# dpkg-shlibdeps expects the files where debhelper stages them: debian/PACKAGE.
+root="$work/debian/ringhttpd"
 meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
 # Debian's debhelper strips binaries the same way (the symbols would go to a
 # -dbgsym package).
@@ -43,23 +44,24 @@ help2man --no-info --section 8 --name "static HTTP/1.1 origin server on io_uring
   --version-string "$version" "$build/src/ringhttpd" | gzip -9n > "$root/usr/share/man/man8/ringhttpd.8.gz"
 chmod 644 "$root/usr/share/man/man8/ringhttpd.8.gz"
 
-# dpkg-shlibdeps reads debian/control for the package's name.
-mkdir -p "$work/debian"
+# dpkg-shlibdeps reads debian/control for the package's name, and finds the
+# package's root by its DEBIAN directory.
+mkdir -p "$work/debian" "$root/DEBIAN"
 printf 'Source: ringhttpd\n\nPackage: ringhttpd\nArchitecture: any\n' > "$work/debian/control"
-depends=$(cd "$work" && dpkg-shlibdeps -O -e"$root/usr/bin/ringhttpd" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+depends=$(cd "$work" && dpkg-shlibdeps -O -edebian/ringhttpd/usr/bin/ringhttpd | sed -n 's/^shlibs:Depends=//p')
 if [ -z "$depends" ]; then
   echo "build-deb.sh: dpkg-shlibdeps found no libraries for usr/bin/ringhttpd" >&2
   exit 1
 fi
 
-mkdir -p "$root/DEBIAN"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@INSTALLED_SIZE@/$size/" \
     -e "s/@DEPENDS@/$depends/" "$here/control.in" > "$root/DEBIAN/control"
 install -m 755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
 (cd "$root" && find etc -type f | sed 's|^|/|' | sort) > "$root/DEBIAN/conffiles"
-(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort | xargs md5sum) \
-  > "$root/DEBIAN/md5sums"
+# md5sums leaves the conffiles out, as dh_md5sums does (dpkg keeps their sums).
+(cd "$root" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\n' |
+  LC_ALL=C sort | xargs md5sum) > "$root/DEBIAN/md5sums"
 chmod 644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
 find "$root" -type d -exec chmod 755 {} +
 
