@@ -4,58 +4,22 @@
 // (client and server together: OpenSSL's client does the same work again).
 
 #include <benchmark/benchmark.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "src/tls/context_set.h"
 #include "src/tls/session.h"
+#include "tests/support/self_signed.h"
 
 namespace ringhttpd::tls {
 namespace {
 
 std::shared_ptr<const ContextSet> contexts() {
   static TicketKeys keys(std::chrono::hours(1));
-  static std::shared_ptr<const ContextSet> set = [] {
-    char dir[] = "/tmp/ringhttpd-tls-bench-XXXXXX";
-    if (mkdtemp(dir) == nullptr) {
-      std::perror("tls_bench: mkdtemp");
-      std::abort();
-    }
-    std::string cert = std::string(dir) + "/c.pem";
-    std::string key = std::string(dir) + "/k.pem";
-    EVP_PKEY* pkey = EVP_EC_gen("P-256");
-    X509* x509 = X509_new();
-    ASN1_INTEGER_set(X509_get_serialNumber(x509), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x509), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x509), 86400);
-    X509_set_pubkey(x509, pkey);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x509), "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("bench"), -1, -1, 0);
-    X509_set_issuer_name(x509, X509_get_subject_name(x509));
-    X509_sign(x509, pkey, EVP_sha256());
-    FILE* out = std::fopen(cert.c_str(), "w");
-    PEM_write_X509(out, x509);
-    std::fclose(out);
-    out = std::fopen(key.c_str(), "w");
-    PEM_write_PrivateKey(out, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(out);
-    X509_free(x509);
-    EVP_PKEY_free(pkey);
-    auto loaded = ContextSet::load({cert, key, ""}, keys);
-    unlink(cert.c_str());
-    unlink(key.c_str());
-    rmdir(dir);
-    return loaded;
-  }();
+  static std::shared_ptr<const ContextSet> set = test::self_signed_contexts("bench", keys);
   return set;
 }
 

@@ -2,16 +2,11 @@
 // ring will carry is exactly what these tests move by hand.
 #include <gtest/gtest.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -21,46 +16,10 @@
 #include "src/tls/context_set.h"
 #include "src/tls/self_test.h"
 #include "src/tls/session.h"
+#include "tests/support/self_signed.h"
 
 namespace ringhttpd::tls {
 namespace {
-
-struct Pair {
-  std::string cert, key;
-};
-
-// A self-signed P-256 certificate for `name`, written as PEM files in `dir`.
-Pair make_pair(const std::string& dir, const std::string& file, const std::string& name) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), std::random_device{}() & 0x7fffffff);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
-  X509_set_pubkey(cert, key);
-  X509_NAME* subject = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert, subject);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
-  std::string san = "DNS:" + name;
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san.c_str());
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  X509_sign(cert, key, EVP_sha256());
-  Pair pair{dir + "/" + file + ".pem", dir + "/" + file + ".key"};
-  FILE* out = fopen(pair.cert.c_str(), "w");
-  PEM_write_X509(out, cert);
-  fclose(out);
-  out = fopen(pair.key.c_str(), "w");
-  PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
-  fclose(out);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return pair;
-}
 
 class Dir {
  public:
@@ -258,11 +217,11 @@ std::string random_text(size_t size, uint64_t seed) {
 class TlsSessionTest : public ::testing::Test {
  protected:
   TlsSessionTest() : keys(std::chrono::hours(12), [this] { return now; }) {
-    pair = make_pair(dir.path, "origin", "origin.test");
+    pair = test::write_self_signed(dir.path, "origin", "origin.test");
     contexts = ContextSet::load({pair.cert, pair.key, ""}, keys);
   }
   Dir dir;
-  Pair pair;
+  test::CertPair pair;
   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
   TicketKeys keys;
   std::shared_ptr<const ContextSet> contexts;
@@ -628,7 +587,7 @@ std::string subject_of_peer(Client& client) {
 
 TEST_F(TlsSessionTest, SniPicksTheHostsCertificateElseTheDefault) {
   Dir hosts;
-  make_pair(hosts.path, "b.example", "b.example");
+  test::write_self_signed(hosts.path, "b.example", "b.example");
   auto set = ContextSet::load({pair.cert, pair.key, hosts.path}, keys);
   EXPECT_EQ(set->host_count(), 1u);
   {
@@ -659,7 +618,7 @@ TEST_F(TlsSessionTest, BadCredentialsSayWhichFlagInOneLine) {
   EXPECT_EQ(missing.rfind("ringhttpd: --tls-cert: '", 0), 0u) << missing;
   EXPECT_NE(missing.find("No such file"), std::string::npos) << missing;
 
-  Pair other = make_pair(dir.path, "other", "other.test");
+  test::CertPair other = test::write_self_signed(dir.path, "other", "other.test");
   std::string mismatch = message({pair.cert, other.key, ""});
   EXPECT_EQ(mismatch.rfind("ringhttpd: --tls-key: '", 0), 0u) << mismatch;
   EXPECT_NE(mismatch.find("does not match"), std::string::npos) << mismatch;
