@@ -231,8 +231,8 @@ server.bind = "127.0.0.1"
 server.port = ${port[lighttpd]}
 server.pid-file = "$out/lighttpd/lighttpd.pid"
 server.errorlog = "$out/lighttpd/error.log"
-server.username = "$run_as"
-server.groupname = "$(id -gn "$run_as")"
+$(# lighttpd refuses to switch to uid 0: as root it stays root, unasked.
+  (($(id -u "$run_as") == 0)) || printf 'server.username = "%s"\nserver.groupname = "%s"\n' "$run_as" "$(id -gn "$run_as")")
 server.modules = ("mod_accesslog")
 accesslog.filename = "$out/lighttpd/access.log"
 server.max-fds = $(ulimit -n)
